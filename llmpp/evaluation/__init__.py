@@ -1,0 +1,1 @@
+"""The paper's predictor benchmark protocol and its metrics."""

@@ -1,0 +1,1 @@
+"""One Hydra app per stage of the pipeline (``llmpp <stage> [overrides]``)."""

@@ -1,0 +1,83 @@
+"""``llmpp benchmark``: a predictor on the gold benchmark, the paper's protocol.
+
+Writes ``benchmark.json`` (schema in PRODUCT.md) and one scatter plot per task into
+the run dir, and prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from llmpp.evaluation.protocol import ProtocolConfig, evaluate_task
+from llmpp.evaluation.report import markdown_table, scatter_plot
+from llmpp.gold.source import DEFAULT_URL, GoldSource
+from llmpp.stages.common import CONF_DIR, build, guarded, run_dir
+from llmpp.task import TaskSpec, expand_tasks
+from llmpp.utils.io import write_json
+
+log = logging.getLogger(__name__)
+
+COST_KEYS = ("llm_calls", "cache_hits", "failures", "prompt_tokens", "completion_tokens", "usd")
+
+
+def run_benchmark(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
+    """Evaluate ``cfg.predictor`` on every task of ``cfg.task``; returns the JSON payload."""
+    started = time.perf_counter()
+    bench = cfg.benchmark
+    gold_dir = bench.get("gold")
+    source = None if gold_dir else GoldSource(bench.get("root"), url=bench.get("url") or DEFAULT_URL)
+    space = build(cfg.space, "space")
+    protocol = ProtocolConfig(
+        seeds=[int(s) for s in bench.seeds], gold_field=str(bench.gold_field), gold_dir=gold_dir
+    )
+    tasks: dict[str, Any] = {}
+    cost = {key: 0 for key in COST_KEYS}
+    cost["usd"] = 0.0
+    predictor_name = ""
+    for task_cfg in expand_tasks(cfg.task):
+        task = TaskSpec.from_config(task_cfg)
+        result, task_cost, predictor_name = evaluate_task(
+            lambda: build(cfg.predictor, "predictor"),
+            task,
+            protocol,
+            source=source,
+            space=space,
+            run_dir=str(out_dir),
+        )
+        tasks[task.name] = result
+        for key, value in task_cost.items():
+            cost[key] = cost.get(key, 0) + value
+        if bench.get("plots", True):
+            scatter_plot(task.name, predictor_name, result, out_dir / f"scatter_{task.name}.png")
+    payload = {
+        "predictor": predictor_name,
+        "predictor_config": OmegaConf.to_container(cfg.predictor, resolve=True),
+        "protocol": {
+            "demos": 10,
+            "test": 20,
+            "seeds": list(protocol.seeds),
+            "gold": protocol.gold_field,
+            "kendall": "tau-b",
+            "gold_set": str(gold_dir) if gold_dir else "authors' release",
+        },
+        "tasks": tasks,
+        "cost": cost,
+        "wall_seconds": time.perf_counter() - started,
+    }
+    write_json(out_dir / "benchmark.json", payload)
+    return payload
+
+
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="benchmark")
+@guarded
+def main(cfg: DictConfig) -> None:
+    out_dir = run_dir()
+    payload = run_benchmark(cfg, out_dir)
+    print(markdown_table(payload))
+    print(f"\nwrote {out_dir / 'benchmark.json'}")

@@ -1,0 +1,56 @@
+"""``llmpp describe arch=<yaml>``: validate an architecture, print its metrics as JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import hydra
+import yaml
+from omegaconf import DictConfig
+
+from llmpp.errors import InvalidArchitectureError, UserError
+from llmpp.metrics.efficiency import efficiency
+from llmpp.space.architecture import Architecture
+from llmpp.space.search_space import SearchSpace
+from llmpp.stages.common import CONF_DIR, build, guarded
+from llmpp.task import TaskSpec
+
+
+def load_arch_file(path: str | Path, space: SearchSpace) -> Architecture:
+    """Read a HAT subtransformer YAML file and validate it against ``space``."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"architecture file {path} does not exist; pass arch=<path to a HAT YAML>")
+    try:
+        config = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise InvalidArchitectureError(f"{path} is not valid YAML ({' '.join(str(exc).split())})") from None
+    try:
+        return space.from_hat(config)
+    except InvalidArchitectureError as exc:
+        raise InvalidArchitectureError(f"{path}: {exc}") from None
+
+
+def describe(cfg: DictConfig) -> dict[str, Any]:
+    """The JSON payload ``llmpp describe`` prints."""
+    space = build(cfg.space, "space")
+    task = TaskSpec.from_config(cfg.task)
+    arch = load_arch_file(cfg.arch, space)
+    metrics = efficiency(arch, task.vocab_size, space.qkv_dim)
+    return {
+        "arch": arch.to_hat(),
+        "arch_key": arch.key(),
+        "task": task.name,
+        "vocab_size": task.vocab_size,
+        "space": space.name,
+        "space_hash": space.hash(),
+        "metrics": metrics.as_dict(),
+    }
+
+
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="describe")
+@guarded
+def main(cfg: DictConfig) -> None:
+    print(json.dumps(describe(cfg), indent=2))

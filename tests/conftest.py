@@ -1,0 +1,80 @@
+"""Shared fixtures: offline environment, the gold data copy, small search spaces."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+GOLD_ROOT = (ROOT.parent / "shared" / "llmas" / "data").resolve()
+
+
+@pytest.fixture(autouse=True)
+def offline_env(tmp_path_factory, monkeypatch):
+    """No test may use the network, W&B's servers or the user's real cache."""
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("LLMPP_CACHE_DIR", str(tmp_path_factory.mktemp("llmpp-cache")))
+    monkeypatch.delenv("LLMPP_BENCHMARK_ROOT", raising=False)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    yield
+
+
+@pytest.fixture(scope="session")
+def gold_root() -> Path:
+    if not GOLD_ROOT.is_dir():
+        pytest.fail(f"the gold data copy is expected at {GOLD_ROOT} (../shared/llmas/data)")
+    return GOLD_ROOT
+
+
+@pytest.fixture(scope="session")
+def conf_dir() -> Path:
+    return ROOT / "conf"
+
+
+def compose_config(stage: str, overrides: list[str] | None = None):
+    """Compose a stage's primary config with Hydra's compose API (no run dir)."""
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(version_base="1.3", config_dir=str(ROOT / "conf"), job_name=stage):
+        return compose(config_name=stage, overrides=overrides or [], return_hydra_config=False)
+
+
+@pytest.fixture
+def compose():
+    return compose_config
+
+
+@pytest.fixture(scope="session")
+def mini_space():
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+
+    return instantiate(OmegaConf.load(ROOT / "conf" / "space" / "hat_mini.yaml"))
+
+
+@pytest.fixture(scope="session")
+def paper_space():
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+
+    return instantiate(OmegaConf.load(ROOT / "conf" / "space" / "hat_space0.yaml"))
+
+
+def pytest_collection_modifyitems(config, items):
+    try:
+        import torch
+
+        has_cuda = torch.cuda.is_available()
+    except ImportError:
+        has_cuda = False
+    skip_gpu = pytest.mark.skip(reason="needs CUDA")
+    for item in items:
+        if "gpu" in item.keywords and not has_cuda:
+            item.add_marker(skip_gpu)
+
+
+os.environ.setdefault("WANDB_MODE", "offline")
