@@ -57,18 +57,27 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if argv else 2
     stage, overrides = argv[0], argv[1:]
     if stage not in STAGES:
-        print(f"llmpp: error: unknown stage {stage!r}; choose one of: {', '.join(STAGES)}", file=sys.stderr)
+        print(
+            f"llmpp: error: unknown stage {stage!r}; choose one of: {', '.join(STAGES)}",
+            file=sys.stderr,
+        )
         return 2
     module_name = f"llmpp.stages.{stage}"
     if importlib.util.find_spec(module_name) is None:
-        print(f"llmpp: error: stage {stage!r} is not available in this version of llmpp", file=sys.stderr)
+        print(
+            f"llmpp: error: stage {stage!r} is not available in this version of llmpp",
+            file=sys.stderr,
+        )
         return 2
     # Flags (--cfg, --help, -m) are Hydra's to interpret; plain overrides are checked here.
     if not any(arg.startswith("-") for arg in overrides):
         problem = check_overrides(stage, overrides)
         if problem:
-            print(f"llmpp: error: {problem} (check the override; `llmpp {stage} --help` lists options)",
-                  file=sys.stderr)
+            print(
+                f"llmpp: error: {problem} "
+                f"(check the override; `llmpp {stage} --help` lists options)",
+                file=sys.stderr,
+            )
             return 2
     module = importlib.import_module(module_name)
     sys.argv = [f"llmpp-{stage}", *overrides]

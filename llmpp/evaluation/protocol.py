@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -55,7 +54,9 @@ def evaluate_task(
         name = predictor.name
         try:
             predictor.setup(
-                TaskContext(task=task, space=space, records=[*demos, *tests], seed=seed, run_dir=run_dir)
+                TaskContext(
+                    task=task, space=space, records=[*demos, *tests], seed=seed, run_dir=run_dir
+                )
             )
             predictor.fit([Demonstration(r.arch, r.score(protocol.gold_field)) for r in demos])
             pred = np.asarray(predictor.predict([r.arch for r in tests]), dtype=float)
@@ -67,7 +68,11 @@ def evaluate_task(
         row: dict[str, Any] = {metric: fn(pred, gold) for metric, fn in METRICS.items()}
         row["failures"] = int((~np.isfinite(pred)).sum())
         row["predictions"] = [
-            {"arch": r.arch.to_hat(), "gold": float(g), "pred": None if not np.isfinite(p) else float(p)}
+            {
+                "arch": r.arch.to_hat(),
+                "gold": float(g),
+                "pred": None if not np.isfinite(p) else float(p),
+            }
             for r, g, p in zip(tests, gold, pred, strict=True)
         ]
         per_seed[str(seed)] = row

@@ -32,14 +32,17 @@ class GoldRecord:
             return float(self.gold[gold_field])
         except KeyError:
             raise DataNotFoundError(
-                f"gold field {gold_field!r} is not in the records; available: {', '.join(self.gold)}"
+                f"gold field {gold_field!r} is not in the records; "
+                f"available: {', '.join(self.gold)}"
             ) from None
 
     @classmethod
     def from_json(cls, payload: Mapping[str, Any]) -> GoldRecord:
         scratch = payload["scratch"]
         arch = Architecture.from_arch_info(scratch["arch_info"])
-        gold = {k: float(v) for k, v in scratch.items() if k.endswith("_BLEU") or k.endswith("_loss")}
+        gold = {
+            k: float(v) for k, v in scratch.items() if k.endswith("_BLEU") or k.endswith("_loss")
+        }
         metrics = {
             k: float(v)
             for k, v in scratch.items()
@@ -53,7 +56,11 @@ class GoldRecord:
         return cls(arch=arch, gold=gold, metrics=metrics, recorded=recorded)
 
     def to_json(self) -> dict[str, Any]:
-        scratch: dict[str, Any] = {**self.gold, "arch_info": self.arch.to_arch_info(), **self.metrics}
+        scratch: dict[str, Any] = {
+            **self.gold,
+            "arch_info": self.arch.to_arch_info(),
+            **self.metrics,
+        }
         return {"scratch": scratch, **{k: dict(v) for k, v in self.recorded.items()}}
 
 
@@ -67,7 +74,9 @@ def read_records(path: Path) -> list[GoldRecord]:
             try:
                 records.append(GoldRecord.from_json(json.loads(line)))
             except (json.JSONDecodeError, KeyError, TypeError, InvalidArchitectureError) as exc:
-                raise CorruptFileError(f"{path}:{number} is not a valid gold record ({exc})") from None
+                raise CorruptFileError(
+                    f"{path}:{number} is not a valid gold record ({exc})"
+                ) from None
     return records
 
 

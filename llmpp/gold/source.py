@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 LLMAS_REPOSITORY = "UBC-NLP/llmas"
 LLMAS_COMMIT = "35980b8faf884c51d25fa45a644b47729f152e03"
-DEFAULT_URL = "https://raw.githubusercontent.com/{repository}/{commit}/data/{path}"
+DEFAULT_MIRROR = "https://raw.githubusercontent.com/UBC-NLP/llmas"
 MANIFEST_NAME = "llmas-35980b8.sha256"
 ROOT_ENV = "LLMPP_BENCHMARK_ROOT"
 
@@ -57,17 +57,24 @@ class GoldSource:
     Args:
         root: a local copy of the authors' ``data/`` folder; ``None`` means the env
             var ``LLMPP_BENCHMARK_ROOT``, else the user cache (downloaded on demand).
-        url: download URL template with ``{repository}``, ``{commit}``, ``{path}``.
+        mirror: base URL of the repository's raw files; a file is fetched from
+            ``<mirror>/<commit>/data/<path>``.
         timeout: seconds per download request.
     """
 
     def __init__(
-        self, root: str | os.PathLike | None = None, *, url: str = DEFAULT_URL, timeout: float = 30.0
+        self,
+        root: str | os.PathLike | None = None,
+        *,
+        mirror: str = DEFAULT_MIRROR,
+        timeout: float = 30.0,
     ) -> None:
         root = root or os.environ.get(ROOT_ENV) or None
         self.local = root is not None
-        self.root = Path(root).expanduser() if root else cache_dir() / "llmas" / LLMAS_COMMIT / "data"
-        self.url = url
+        self.root = (
+            Path(root).expanduser() if root else cache_dir() / "llmas" / LLMAS_COMMIT / "data"
+        )
+        self.mirror = mirror.rstrip("/")
         self.timeout = timeout
         self._verified: set[str] = set()
         if self.local and not self.root.is_dir():
@@ -105,7 +112,7 @@ class GoldSource:
         return target
 
     def _download(self, relative: str, target: Path, expected: str) -> None:
-        url = self.url.format(repository=LLMAS_REPOSITORY, commit=LLMAS_COMMIT, path=relative)
+        url = f"{self.mirror}/{LLMAS_COMMIT}/data/{relative}"
         log.info("downloading %s", url)
         try:
             with urllib.request.urlopen(url, timeout=self.timeout) as response:

@@ -98,7 +98,9 @@ def attended_encoder_layers(arbitrary: int) -> int:
     return 1 if arbitrary == -1 else arbitrary + 1
 
 
-def flops(arch: Architecture, vocab_size: int, qkv_dim: int = 512, length: int = REFERENCE_LENGTH) -> tuple[int, int]:
+def flops(
+    arch: Architecture, vocab_size: int, qkv_dim: int = 512, length: int = REFERENCE_LENGTH
+) -> tuple[int, int]:
     """(FLOPs without the last layer, FLOPs of the output projection)."""
     e, d, n = arch.encoder_embed_dim, arch.decoder_embed_dim, length
     total = 2 * n * e  # embedding scale + positional add
@@ -106,7 +108,9 @@ def flops(arch: Architecture, vocab_size: int, qkv_dim: int = 512, length: int =
         total += _attention_flops(n, n, e, e, qkv_dim)
         total += 2 * n * e * ffn * 2 + 2 * 2 * n * e
     total += 2 * n * d
-    for ffn, arbitrary in zip(arch.decoder_ffn_embed_dim, arch.decoder_arbitrary_ende_attn, strict=True):
+    for ffn, arbitrary in zip(
+        arch.decoder_ffn_embed_dim, arch.decoder_arbitrary_ende_attn, strict=True
+    ):
         source_len = n * attended_encoder_layers(arbitrary)
         total += _attention_flops(n, n, d, d, qkv_dim)
         total += _attention_flops(n, source_len, d, e, qkv_dim)

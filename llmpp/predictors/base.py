@@ -81,7 +81,7 @@ class Predictor(ABC):
         """Calls, cache hits, tokens and USD spent so far (empty when free)."""
         return {}
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - an optional hook, not abstract
         """Release resources (servers, files); safe to call twice."""
 
     def _require_context(self) -> TaskContext:

@@ -32,7 +32,9 @@ class EnsemblePredictor(Predictor):
         alpha: ridge penalty on standardised member predictions.
     """
 
-    def __init__(self, *, members: Sequence[Predictor], mode: str = "mean", alpha: float = 1.0) -> None:
+    def __init__(
+        self, *, members: Sequence[Predictor], mode: str = "mean", alpha: float = 1.0
+    ) -> None:
         if mode not in ("mean", "ridge"):
             raise ConfigError(f"predictor.mode={mode!r} is unknown; choose 'mean' or 'ridge'")
         if not members:

@@ -12,7 +12,9 @@ from llmpp.space.architecture import Architecture
 
 FEATURES = {
     "params": lambda e: e.num_parameters_without_embedding_weights,
-    "total_params": lambda e: e.num_parameters_without_embedding_weights + e.num_embedding_parameters,
+    "total_params": lambda e: (
+        e.num_parameters_without_embedding_weights + e.num_embedding_parameters
+    ),
     "flops": lambda e: e.total_flops,
     "flops_without_last_layer": lambda e: e.total_flops_without_last_layer,
 }
@@ -60,4 +62,3 @@ class LinearPredictor(Predictor):
 
     def predict(self, archs: Sequence[Architecture]) -> np.ndarray:
         return self.slope * self._x(archs) + self.intercept
-

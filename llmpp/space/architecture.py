@@ -161,7 +161,9 @@ class Architecture:
         """The paper's ``arch_info`` strings, formatted as in the authors' files."""
         lines = []
         for key, value in self.to_hat().items():
-            text = "[" + ", ".join(str(v) for v in value) + "]" if isinstance(value, list) else value
+            text = (
+                "[" + ", ".join(str(v) for v in value) + "]" if isinstance(value, list) else value
+            )
             lines.append(f"{key}: {text}")
         return lines
 

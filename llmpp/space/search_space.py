@@ -60,13 +60,19 @@ class SearchSpace:
             if not values:
                 raise ConfigError(f"space {name}: {field} needs at least one choice")
             self.choices[field] = values
-        heads = self.choices["encoder_self_attention_heads"] + self.choices[
-            "decoder_self_attention_heads"
-        ] + self.choices["decoder_ende_attention_heads"]
+        heads = (
+            self.choices["encoder_self_attention_heads"]
+            + self.choices["decoder_self_attention_heads"]
+            + self.choices["decoder_ende_attention_heads"]
+        )
         bad = [h for h in heads if self.qkv_dim % h]
         if bad:
-            raise ConfigError(f"space {name}: qkv_dim {self.qkv_dim} is not divisible by {bad[0]} heads")
-        if max(self.choices["decoder_arbitrary_ende_attn"]) + 1 > min(self.choices["encoder_layer_num"]):
+            raise ConfigError(
+                f"space {name}: qkv_dim {self.qkv_dim} is not divisible by {bad[0]} heads"
+            )
+        if max(self.choices["decoder_arbitrary_ende_attn"]) + 1 > min(
+            self.choices["encoder_layer_num"]
+        ):
             raise ConfigError(
                 f"space {name}: decoder_arbitrary_ende_attn attends more encoder layers "
                 "than the shallowest encoder has"
@@ -91,7 +97,12 @@ class SearchSpace:
 
     def _extreme(self, pick) -> Architecture:
         values: dict[str, Any] = {}
-        for field in ("encoder_embed_dim", "encoder_layer_num", "decoder_embed_dim", "decoder_layer_num"):
+        for field in (
+            "encoder_embed_dim",
+            "encoder_layer_num",
+            "decoder_embed_dim",
+            "decoder_layer_num",
+        ):
             values[field] = pick(self.choices[field])
         for field in ENCODER_LAYER_FIELDS:
             values[field] = (pick(self.choices[field]),) * values["encoder_layer_num"]
@@ -118,7 +129,12 @@ class SearchSpace:
     # ---- validation ---------------------------------------------------------------
     def validate(self, arch: Architecture) -> Architecture:
         """Return ``arch`` unchanged or raise naming the key, value and allowed values."""
-        for field in ("encoder_embed_dim", "encoder_layer_num", "decoder_embed_dim", "decoder_layer_num"):
+        for field in (
+            "encoder_embed_dim",
+            "encoder_layer_num",
+            "decoder_embed_dim",
+            "decoder_layer_num",
+        ):
             value = getattr(arch, field)
             if value not in self.choices[field]:
                 raise InvalidArchitectureError(
@@ -147,9 +163,11 @@ class SearchSpace:
 
     # ---- flat gene ----------------------------------------------------------------
     def gene_length(self) -> int:
-        return 4 + len(ENCODER_LAYER_FIELDS) * self.max_encoder_layers + len(
-            DECODER_LAYER_FIELDS
-        ) * self.max_decoder_layers
+        return (
+            4
+            + len(ENCODER_LAYER_FIELDS) * self.max_encoder_layers
+            + len(DECODER_LAYER_FIELDS) * self.max_decoder_layers
+        )
 
     def to_gene(self, arch: Architecture) -> list[int]:
         """HAT's flat gene: scalars then every per-layer list padded to the max depth.
@@ -250,7 +268,11 @@ class SearchSpace:
         for field in ARCH_FIELDS:
             value = getattr(arch, field)
             if isinstance(value, tuple):
-                depth = self.max_encoder_layers if field.startswith("encoder") else self.max_decoder_layers
+                depth = (
+                    self.max_encoder_layers
+                    if field.startswith("encoder")
+                    else self.max_decoder_layers
+                )
                 out += [self._norm(field, v) for v in value] + [0.0] * (depth - len(value))
             else:
                 out.append(self._norm(field, value))

@@ -16,7 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from llmpp.evaluation.protocol import ProtocolConfig, evaluate_task
 from llmpp.evaluation.report import markdown_table, scatter_plot
-from llmpp.gold.source import DEFAULT_URL, GoldSource
+from llmpp.gold.source import DEFAULT_MIRROR, GoldSource
 from llmpp.stages.common import CONF_DIR, build, guarded, run_dir
 from llmpp.task import TaskSpec, expand_tasks
 from llmpp.utils.io import write_json
@@ -31,7 +31,11 @@ def run_benchmark(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     started = time.perf_counter()
     bench = cfg.benchmark
     gold_dir = bench.get("gold")
-    source = None if gold_dir else GoldSource(bench.get("root"), url=bench.get("url") or DEFAULT_URL)
+    source = (
+        None
+        if gold_dir
+        else GoldSource(bench.get("root"), mirror=bench.get("mirror") or DEFAULT_MIRROR)
+    )
     space = build(cfg.space, "space")
     protocol = ProtocolConfig(
         seeds=[int(s) for s in bench.seeds], gold_field=str(bench.gold_field), gold_dir=gold_dir

@@ -26,7 +26,9 @@ def load_arch_file(path: str | Path, space: SearchSpace) -> Architecture:
     try:
         config = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
-        raise InvalidArchitectureError(f"{path} is not valid YAML ({' '.join(str(exc).split())})") from None
+        raise InvalidArchitectureError(
+            f"{path} is not valid YAML ({' '.join(str(exc).split())})"
+        ) from None
     try:
         return space.from_hat(config)
     except InvalidArchitectureError as exc:

@@ -1,0 +1,44 @@
+# Two commands on a fresh clone:  `make demo` (main job)  and  `make test` (test suite).
+# Both create the virtual environment in .venv on first use (torch CPU wheel, ~5-8 min once).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# With the shared gold data beside the checkout, use it instead of downloading.
+ifeq ($(origin LLMPP_BENCHMARK_ROOT), undefined)
+ifneq ($(wildcard ../shared/llmas/data),)
+export LLMPP_BENCHMARK_ROOT := $(abspath ../shared/llmas/data)
+endif
+endif
+export WANDB_MODE ?= offline
+
+.PHONY: install demo test test-fast test-slow lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/llmpp benchmark experiment=bench_calibrated_nmos
+
+lint: install
+	$(BIN)/ruff check llmpp tests benchmarks
+
+test-fast: install
+	$(BIN)/pytest -q
+
+# `-m slow` selects only the slow tier; exit code 5 (none selected) is not a failure here
+# because the fast tier above already ran and must have collected tests.
+test-slow: install
+	$(BIN)/pytest -q -m slow || [ $$? -eq 5 ]
+
+test: lint test-fast test-slow
+
+clean:
+	rm -rf $(VENV) outputs/*/ multirun

@@ -1,0 +1,60 @@
+"""Benchmark every `bench_*` preset on the gold data and print one Markdown table.
+
+Usage:
+    python benchmarks/predictor_table.py [--root ../shared/llmas/data] [--presets a,b]
+
+Each row is exactly `llmpp benchmark experiment=<preset>`; cells are MAE / Kendall tau
+(mean over seeds 123/456/789). The last column says whether the row meets the target
+of ../shared/docs/BENCHMARKS.md (MAE <= 0.15 and tau >= 0.85 on every task).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+
+from llmpp.stages.benchmark import run_benchmark
+from llmpp.utils.paths import conf_dir
+
+TASKS = ("wmt14_en_de", "wmt14_en_fr", "wmt19_en_de")
+
+
+def presets(selected: str | None) -> list[str]:
+    names = sorted(p.stem for p in (conf_dir() / "experiment").glob("bench_*.yaml"))
+    if selected:
+        names = [n for n in names if n in selected.split(",")]
+    return names
+
+
+def row(preset: str, root: str | None, out: Path) -> str:
+    overrides = [f"experiment={preset}"] + ([f"benchmark.root={root}"] if root else [])
+    with initialize_config_dir(version_base="1.3", config_dir=str(conf_dir()), job_name="bench"):
+        cfg = compose(config_name="benchmark", overrides=overrides + ["benchmark.plots=false"])
+    payload = run_benchmark(cfg, out / preset)
+    cells, meets = [], True
+    for task in TASKS:
+        res = payload["tasks"][task]
+        mae, tau = res["mae"]["mean"], res["kendall"]["mean"]
+        meets &= mae <= 0.15 and tau >= 0.85
+        cells.append(f"{mae:.2f} / {tau:.2f}")
+    return f"| `{preset}` | {payload['predictor']} | " + " | ".join(cells) + f" | {'yes' if meets else 'no'} |"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", default=os.environ.get("LLMPP_BENCHMARK_ROOT"))
+    parser.add_argument("--presets", default=None, help="comma-separated subset")
+    args = parser.parse_args()
+    print("| preset | predictor | wmt14 en-de | wmt14 en-fr | wmt19 en-de | target met |")
+    print("|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for preset in presets(args.presets):
+            print(row(preset, args.root, Path(tmp)), flush=True)
+
+
+if __name__ == "__main__":
+    main()

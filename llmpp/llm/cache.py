@@ -1,0 +1,113 @@
+"""The on-disk reply cache: every LLM reply is stored before it is used.
+
+One SQLite file (WAL journal) holds one row per request key. A key hashes
+everything that determines a reply: backend kind, model, mode, the full prompt and
+the sampling parameters, plus the sample number and the re-ask number, so a rerun
+replays exactly the same sequence of replies and makes zero new calls, and a run
+killed at any point resumes where it stopped. Writes are committed before ``put``
+returns; SQLite's locking makes concurrent processes safe, and within one process
+all asyncio tasks share the single connection on the event loop's thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from llmpp.errors import CorruptFileError
+from llmpp.utils.paths import cache_dir
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS replies (
+    key TEXT PRIMARY KEY,
+    prompt_sha TEXT NOT NULL,
+    text TEXT,
+    prompt_tokens INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL,
+    created REAL NOT NULL
+)
+"""
+
+
+def default_cache_path() -> Path:
+    """``<user cache>/llm/replies.sqlite`` (``LLMPP_CACHE_DIR`` / ``XDG_CACHE_HOME`` honoured)."""
+    return cache_dir() / "llm" / "replies.sqlite"
+
+
+def prompt_sha(prompt: str) -> str:
+    return hashlib.sha256(prompt.encode("utf-8")).hexdigest()
+
+
+def request_key(identity: dict[str, Any], prompt: str, sample: int, attempt: int) -> str:
+    """The cache key of one request: identity (backend, model, mode, sampling) + prompt."""
+    payload = json.dumps(
+        {"id": identity, "prompt": prompt_sha(prompt), "sample": sample, "ask": attempt},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class CachedReply:
+    """A stored reply with the tokens it cost when it was first paid for."""
+
+    text: str | None
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class ReplyCache:
+    """Reply store keyed by :func:`request_key`.
+
+    Args:
+        path: the SQLite file; ``None`` means :func:`default_cache_path`.
+    """
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path).expanduser() if path else default_cache_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(self.path, timeout=60.0, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute(_SCHEMA)
+            self._db.commit()
+        except sqlite3.DatabaseError as exc:
+            raise CorruptFileError(
+                f"LLM reply cache {self.path} is unreadable ({exc}); move it away to start a "
+                "fresh cache (replies will be paid for again)"
+            ) from None
+
+    def get(self, key: str) -> CachedReply | None:
+        row = self._db.execute(
+            "SELECT text, prompt_tokens, completion_tokens FROM replies WHERE key = ?", (key,)
+        ).fetchone()
+        return None if row is None else CachedReply(row[0], int(row[1]), int(row[2]))
+
+    def put(self, key: str, prompt: str, reply: CachedReply) -> None:
+        """Store ``reply`` durably; returns only after the commit."""
+        with self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO replies VALUES (?, ?, ?, ?, ?, ?)",
+                (key, prompt_sha(prompt), reply.text, reply.prompt_tokens,
+                 reply.completion_tokens, time.time()),
+            )
+
+    def answered_prompts(self) -> set[str]:
+        """SHA-256 of every prompt with at least one stored reply (for resume checks)."""
+        return {row[0] for row in self._db.execute("SELECT DISTINCT prompt_sha FROM replies")}
+
+    def __len__(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM replies").fetchone()[0])
+
+    def close(self) -> None:
+        try:
+            self._db.close()
+        except sqlite3.Error:
+            pass

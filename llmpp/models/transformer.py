@@ -1,0 +1,176 @@
+"""An encoder-decoder Transformer that runs any architecture fitting inside its weights.
+
+``Transformer`` is built from a ``ModelShape`` (the widths its weights have) and runs
+the ``Architecture`` set as ``self.arch`` (widths <= the shape's). The standalone
+model of an architecture is a ``Transformer`` whose shape *is* that architecture;
+the SuperTransformer (``llmpp.models.super_transformer``) is one whose shape is the
+maximum of its search space.
+
+Conventions (HAT's, and ``llmpp.metrics.efficiency``'s): one embedding table shared
+by encoder input, decoder input and the output projection (tied), scaled by
+sqrt(width) and added to sinusoidal positions; the output projection has no bias;
+decoder layer ``j`` attends the concatenated outputs of the last 1-3 encoder
+layers (``decoder_arbitrary_ende_attn``: -1 -> the last, 1 -> the last two, 2 ->
+the last three).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from llmpp.data.corpus import PAD
+from llmpp.metrics.efficiency import attended_encoder_layers
+from llmpp.models.layers import DecoderLayer, EncoderLayer, sinusoidal_positions
+from llmpp.space.architecture import Architecture
+
+
+@dataclass(frozen=True)
+class ModelShape:
+    """The widths of a model's weights (per layer for the feed-forward blocks)."""
+
+    vocab_size: int
+    encoder_embed_dim: int
+    decoder_embed_dim: int
+    encoder_ffn_dims: tuple[int, ...]
+    decoder_ffn_dims: tuple[int, ...]
+    qkv_dim: int
+
+    @classmethod
+    def of(cls, arch: Architecture, vocab_size: int, qkv_dim: int) -> ModelShape:
+        """The exact shape of ``arch`` (what a standalone model needs)."""
+        return cls(vocab_size, arch.encoder_embed_dim, arch.decoder_embed_dim,
+                   tuple(arch.encoder_ffn_embed_dim), tuple(arch.decoder_ffn_embed_dim), qkv_dim)
+
+
+@dataclass
+class EncoderOut:
+    """Every active encoder layer's output and the source padding mask."""
+
+    states: list[Tensor]  # [batch, src_len, encoder_dim] per layer
+    pad: Tensor  # [batch, src_len], True at padding
+
+    def reorder(self, index: Tensor) -> EncoderOut:
+        return EncoderOut([s.index_select(0, index) for s in self.states], self.pad.index_select(0, index))
+
+
+class Transformer(nn.Module):
+    """A post-norm encoder-decoder running ``self.arch`` inside weights of ``shape``."""
+
+    def __init__(
+        self, shape: ModelShape, arch: Architecture, *, dropout: float = 0.1,
+        attention_dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.shape = shape
+        self.dropout = dropout
+        self.attention_dropout = attention_dropout
+        width = max(shape.encoder_embed_dim, shape.decoder_embed_dim)
+        self.embed_tokens = nn.Embedding(shape.vocab_size, width, padding_idx=PAD)
+        self.encoder_layers = nn.ModuleList(
+            EncoderLayer(shape.encoder_embed_dim, ffn, shape.qkv_dim) for ffn in shape.encoder_ffn_dims
+        )
+        self.decoder_layers = nn.ModuleList(
+            DecoderLayer(shape.decoder_embed_dim, shape.encoder_embed_dim, ffn, shape.qkv_dim)
+            for ffn in shape.decoder_ffn_dims
+        )
+        self._init_weights()
+        self.arch = arch
+
+    def _init_weights(self) -> None:
+        nn.init.normal_(self.embed_tokens.weight, 0.0, self.embed_tokens.embedding_dim**-0.5)
+        with torch.no_grad():
+            self.embed_tokens.weight[PAD].zero_()
+        for module in self.modules():
+            if isinstance(module, nn.Linear):
+                nn.init.xavier_uniform_(module.weight)
+                nn.init.zeros_(module.bias)
+
+    # ---- pieces ---------------------------------------------------------------------
+    def _embed(self, tokens: Tensor, dim: int, offset: int = 0) -> Tensor:
+        weight = self.embed_tokens.weight
+        x = F.embedding(tokens, weight[:, :dim] if dim != weight.shape[1] else weight, PAD)
+        x = x * math.sqrt(dim)
+        x = x + sinusoidal_positions(tokens.shape[1], dim, offset, x.device, x.dtype)
+        return F.dropout(x, self.dropout, self.training)
+
+    def encode(self, src: Tensor) -> EncoderOut:
+        """Run the active encoder layers; keeps each layer's output for arbitrary attention."""
+        arch = self.arch
+        dim = arch.encoder_embed_dim
+        pad = src.eq(PAD)
+        mask = ~pad[:, None, None, :]  # True = may attend
+        x = self._embed(src, dim)
+        states = []
+        for i in range(arch.encoder_layer_num):
+            x = self.encoder_layers[i](
+                x, mask, dim=dim, ffn_dim=arch.encoder_ffn_embed_dim[i],
+                heads=arch.encoder_self_attention_heads[i], dropout=self.dropout,
+                attention_dropout=self.attention_dropout,
+            )
+            states.append(x)
+        return EncoderOut(states, pad)
+
+    def _memory(self, enc: EncoderOut, arbitrary: int) -> tuple[Tensor, Tensor]:
+        """Keys/values source of one decoder layer: the last k encoder outputs, concatenated."""
+        k = attended_encoder_layers(arbitrary)
+        memory = torch.cat(enc.states[-k:], dim=1) if k > 1 else enc.states[-1]
+        pad = enc.pad.repeat(1, k) if k > 1 else enc.pad
+        return memory, ~pad[:, None, None, :]
+
+    def decode(
+        self, tgt_in: Tensor, enc: EncoderOut, cache: list[dict[str, Tensor]] | None = None,
+        offset: int = 0,
+    ) -> Tensor:
+        """Logits for ``tgt_in``; with ``cache`` (incremental), ``tgt_in`` is the next token."""
+        arch = self.arch
+        dim = arch.decoder_embed_dim
+        x = self._embed(tgt_in, dim, offset)
+        memories: dict[int, tuple[Tensor, Tensor]] = {}
+        for j in range(arch.decoder_layer_num):
+            arbitrary = arch.decoder_arbitrary_ende_attn[j]
+            layer_cache = cache[j] if cache is not None else None
+            if arbitrary not in memories and not (layer_cache and "cross_k" in layer_cache):
+                memories[arbitrary] = self._memory(enc, arbitrary)
+            memory, memory_mask = memories.get(arbitrary, (None, None))
+            if memory_mask is None:
+                memory_mask = layer_cache["cross_mask"]
+            elif layer_cache is not None:
+                layer_cache["cross_mask"] = memory_mask
+            x = self.decoder_layers[j](
+                x, memory, memory_mask, dim=dim, encoder_dim=arch.encoder_embed_dim,
+                ffn_dim=arch.decoder_ffn_embed_dim[j], heads=arch.decoder_self_attention_heads[j],
+                cross_heads=arch.decoder_ende_attention_heads[j], dropout=self.dropout,
+                attention_dropout=self.attention_dropout, cache=layer_cache,
+            )
+        return self.output_projection(x)
+
+    def output_projection(self, x: Tensor) -> Tensor:
+        weight = self.embed_tokens.weight
+        dim = x.shape[-1]
+        return F.linear(x, weight[:, :dim] if dim != weight.shape[1] else weight)
+
+    def forward(self, src: Tensor, tgt_in: Tensor) -> Tensor:
+        """Teacher-forced logits ``[batch, tgt_len, vocab]``."""
+        return self.decode(tgt_in, self.encode(src))
+
+    # ---- accounting ---------------------------------------------------------------------
+    def num_parameters_without_embeddings(self) -> int:
+        """Parameters excluding the (tied) embedding table."""
+        return sum(p.numel() for n, p in self.named_parameters() if not n.startswith("embed_tokens"))
+
+
+def new_cache(model: Transformer) -> list[dict[str, Tensor]]:
+    """An empty incremental-decoding cache, one dict per active decoder layer."""
+    return [{} for _ in range(model.arch.decoder_layer_num)]
+
+
+def reorder_cache(cache: list[dict[str, Tensor]], index: Tensor) -> None:
+    """Select rows of every cached tensor in place (beam search)."""
+    for layer in cache:
+        for key, value in layer.items():
+            layer[key] = value.index_select(0, index)

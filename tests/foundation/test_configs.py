@@ -1,0 +1,114 @@
+"""Every primary config composes with every option, and every _target_ fits its class."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from pathlib import Path
+
+import pytest
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+ROOT = Path(__file__).resolve().parents[2]
+CONF = ROOT / "conf"
+
+
+def primary_configs() -> list[str]:
+    names = []
+    for path in sorted(CONF.glob("*.yaml")):
+        cfg = OmegaConf.load(path)
+        if OmegaConf.select(cfg, "hydra.job.name"):
+            names.append(path.stem)
+    return names
+
+
+def groups_of(stage: str) -> list[str]:
+    defaults = OmegaConf.load(CONF / f"{stage}.yaml").get("defaults", [])
+    groups = []
+    for entry in defaults:
+        if isinstance(entry, DictConfig):
+            key = next(iter(entry))
+            # Presets are global (@package _global_) and belong to one stage: tested below.
+            if str(key) in ("experiment",) or str(key).startswith(("override", "hydra")):
+                continue
+            if (CONF / str(key)).is_dir():
+                groups.append(str(key))
+    return groups
+
+
+CASES = [
+    (stage, group, option.stem)
+    for stage in primary_configs()
+    for group in groups_of(stage)
+    for option in sorted((CONF / group).glob("*.yaml"))
+]
+
+
+def test_the_core_stages_exist() -> None:
+    assert {"benchmark", "describe"} <= set(primary_configs())
+
+
+@pytest.mark.parametrize(("stage", "group", "option"), CASES)
+def test_every_option_composes(stage, group, option, compose) -> None:
+    cfg = compose(stage, [f"{group}={option}"])
+    assert cfg[group] is not None
+
+
+PRESETS = sorted((CONF / "experiment").glob("*.yaml"))
+
+
+def preset_stage(path: Path) -> str:
+    for line in path.read_text().splitlines():
+        if line.startswith("# stage:"):
+            return line.split(":", 1)[1].strip()
+    raise AssertionError(f"{path.name} must say which stage it is for in a '# stage:' line")
+
+
+@pytest.mark.parametrize("path", PRESETS, ids=lambda p: p.stem)
+def test_every_preset_composes_with_its_stage(path: Path, compose) -> None:
+    text = path.read_text()
+    assert "# Reproduces:" in text and "# Expected" in text, "presets say what they reproduce"
+    cfg = compose(preset_stage(path), [f"experiment={path.stem}"])
+    assert cfg is not None
+
+
+def _targets(node, path="") -> list[tuple[str, DictConfig]]:
+    found = []
+    if isinstance(node, DictConfig):
+        if "_target_" in node:
+            found.append((path, node))
+        for key in node:
+            found += _targets(node._get_node(key), f"{path}.{key}")
+    elif isinstance(node, ListConfig):
+        for i, item in enumerate(node):
+            found += _targets(item, f"{path}[{i}]")
+    return found
+
+
+def _bind(node: DictConfig, where: str) -> None:
+    module_name, _, attr = str(node._target_).rpartition(".")
+    target = getattr(importlib.import_module(module_name), attr)
+    kwargs = {k: None for k in node if not str(k).startswith("_")}
+    signature = inspect.signature(target)
+    try:
+        signature.bind(**kwargs)
+    except TypeError as exc:
+        raise AssertionError(
+            f"{where}: {node._target_} does not accept {sorted(kwargs)}: {exc}"
+        ) from None
+
+
+ALL_YAML = sorted(p for p in CONF.rglob("*.yaml") if "hydra" not in p.parts)
+
+
+@pytest.mark.parametrize("path", ALL_YAML, ids=lambda p: str(p.relative_to(CONF)))
+def test_every_target_binds_to_its_signature(path: Path) -> None:
+    cfg = OmegaConf.load(path)
+    for where, node in _targets(cfg):
+        _bind(node, f"{path.relative_to(CONF)}{where}")
+
+
+def test_a_preset_pins_its_settings(compose) -> None:
+    cfg = compose("benchmark", ["experiment=bench_hat"])
+    assert cfg.predictor.column == "HAT"
+    assert cfg.task.name == "all"
