@@ -35,17 +35,12 @@ def conf_dir() -> Path:
     return ROOT / "conf"
 
 
-def compose_config(stage: str, overrides: list[str] | None = None):
-    """Compose a stage's primary config with Hydra's compose API (no run dir)."""
-    from hydra import compose, initialize_config_dir
-
-    with initialize_config_dir(version_base="1.3", config_dir=str(ROOT / "conf"), job_name=stage):
-        return compose(config_name=stage, overrides=overrides or [], return_hydra_config=False)
-
-
 @pytest.fixture
 def compose():
-    return compose_config
+    """``compose(stage, overrides)``: a stage's config via Hydra's compose API."""
+    from llmpp.stages.common import compose_stage
+
+    return compose_stage
 
 
 @pytest.fixture(scope="session")

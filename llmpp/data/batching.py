@@ -18,7 +18,9 @@ from llmpp.data.corpus import BOS, EOS, PAD
 Pair = tuple[Sequence[int], Sequence[int]]
 
 
-def make_batches(lengths: Sequence[int], max_tokens: int, rng: np.random.Generator | None) -> list[list[int]]:
+def make_batches(
+    lengths: Sequence[int], max_tokens: int, rng: np.random.Generator | None
+) -> list[list[int]]:
     """Index lists of length-sorted batches (random tie order when ``rng`` is given)."""
     lengths = np.asarray(lengths)
     ties = rng.random(len(lengths)) if rng is not None else np.arange(len(lengths))
@@ -42,8 +44,14 @@ class TokenBatchSampler:
     """Yields lists of indices; one pass = one epoch, reshuffled per epoch."""
 
     def __init__(
-        self, lengths: Sequence[int], max_tokens: int, *, shuffle: bool, seed: int = 0,
-        rank: int = 0, world: int = 1,
+        self,
+        lengths: Sequence[int],
+        max_tokens: int,
+        *,
+        shuffle: bool,
+        seed: int = 0,
+        rank: int = 0,
+        world: int = 1,
     ) -> None:
         if max_tokens < max(lengths, default=1):
             raise ValueError(f"max_tokens={max_tokens} is smaller than the longest sentence")
@@ -56,7 +64,9 @@ class TokenBatchSampler:
         batches = make_batches(self.lengths, self.max_tokens, rng)
         if rng is not None:
             batches = [batches[i] for i in rng.permutation(len(batches))]
-        usable = len(batches) - len(batches) % self.world if len(batches) >= self.world else len(batches)
+        usable = (
+            len(batches) - len(batches) % self.world if len(batches) >= self.world else len(batches)
+        )
         return batches[:usable][self.rank :: self.world]
 
     def __iter__(self) -> Iterator[list[int]]:

@@ -75,12 +75,19 @@ def _train_spm(text_file: Path, prefix: Path, vocab_size: int, data: Mapping[str
 
     try:
         spm.SentencePieceTrainer.train(
-            input=str(text_file), model_prefix=str(prefix), vocab_size=vocab_size,
+            input=str(text_file),
+            model_prefix=str(prefix),
+            vocab_size=vocab_size,
             model_type=str(data.get("spm_model_type", "unigram")),
             character_coverage=float(data.get("spm_character_coverage", 1.0)),
             input_sentence_size=int(data.get("spm_sentences", 1_000_000)),
-            shuffle_input_sentence=True, pad_id=PAD, unk_id=UNK, bos_id=BOS, eos_id=EOS,
-            num_threads=max(1, min(4, os.cpu_count() or 1)), minloglevel=2,
+            shuffle_input_sentence=True,
+            pad_id=PAD,
+            unk_id=UNK,
+            bos_id=BOS,
+            eos_id=EOS,
+            num_threads=max(1, min(4, os.cpu_count() or 1)),
+            minloglevel=2,
         )
     except RuntimeError as exc:
         raise ConfigError(
@@ -110,8 +117,10 @@ def _build(task_cfg: dict[str, Any], dest: Path) -> None:
             tgt_ids = sp.encode([t for _, t in pairs[split]])
             payload[split] = list(zip(src_ids, tgt_ids, strict=True))
         torch.save(payload, work / "ids.pt")
-        raw = {split: {"src": [s for s, _ in pairs[split]], "tgt": [t for _, t in pairs[split]]}
-               for split in SPLITS}
+        raw = {
+            split: {"src": [s for s, _ in pairs[split]], "tgt": [t for _, t in pairs[split]]}
+            for split in SPLITS
+        }
         (work / "text.json").write_text(json.dumps(raw), encoding="utf-8")
         (work / "task.json").write_text(json.dumps(task_cfg, default=str), encoding="utf-8")
         try:
@@ -145,8 +154,13 @@ def load_corpus(task_cfg: Mapping[str, Any] | DictConfig) -> Corpus:
         ids = torch.load(root / "ids.pt")
         raw = json.loads((root / "text.json").read_text(encoding="utf-8"))
     except (OSError, RuntimeError, json.JSONDecodeError) as exc:
-        raise CorruptFileError(f"corpus cache {root} is unreadable ({exc}); delete it to rebuild") from None
+        raise CorruptFileError(
+            f"corpus cache {root} is unreadable ({exc}); delete it to rebuild"
+        ) from None
     return Corpus(
-        root=root, ids=ids, references={s: raw[s]["tgt"] for s in SPLITS},
-        sources={s: raw[s]["src"] for s in SPLITS}, vocab_size=int(_plain(task_cfg)["vocab_size"]),
+        root=root,
+        ids=ids,
+        references={s: raw[s]["tgt"] for s in SPLITS},
+        sources={s: raw[s]["src"] for s in SPLITS},
+        vocab_size=int(_plain(task_cfg)["vocab_size"]),
     )

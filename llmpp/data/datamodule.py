@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import lightning as L
 import torch
 from omegaconf import DictConfig
 
-from llmpp.data.batching import PairDataset, TokenBatchSampler, collate
+from llmpp.data.batching import PairDataset, TokenBatchSampler, collate, make_batches
 from llmpp.data.corpus import Corpus, load_corpus, prepare_corpus
 
 
@@ -25,8 +25,13 @@ class TranslationDataModule(L.LightningDataModule):
     """
 
     def __init__(
-        self, task: Mapping[str, Any] | DictConfig, *, max_tokens: int = 4096,
-        eval_max_tokens: int | None = None, valid_limit: int | None = None, seed: int = 0,
+        self,
+        task: Mapping[str, Any] | DictConfig,
+        *,
+        max_tokens: int = 4096,
+        eval_max_tokens: int | None = None,
+        valid_limit: int | None = None,
+        seed: int = 0,
         num_workers: int = 0,
     ) -> None:
         super().__init__()
@@ -63,17 +68,40 @@ class TranslationDataModule(L.LightningDataModule):
             return 0, 1
         return trainer.global_rank, trainer.world_size
 
-    def loader(self, name: str, *, shuffle: bool, max_tokens: int | None = None) -> torch.utils.data.DataLoader:
+    def loader(
+        self, name: str, *, shuffle: bool, max_tokens: int | None = None
+    ) -> torch.utils.data.DataLoader:
         """A DataLoader over one split with token-count batches."""
         dataset = self.split(name)
         rank, world = self._rank_world() if shuffle else (0, 1)
         sampler = TokenBatchSampler(
-            dataset.lengths(), max_tokens or self.eval_max_tokens, shuffle=shuffle,
-            seed=self.seed, rank=rank, world=world,
+            dataset.lengths(),
+            max_tokens or self.eval_max_tokens,
+            shuffle=shuffle,
+            seed=self.seed,
+            rank=rank,
+            world=world,
         )
         return torch.utils.data.DataLoader(
             dataset, batch_sampler=sampler, collate_fn=collate, num_workers=self.num_workers
         )
+
+    def source_batches(
+        self, name: str, *, limit: int | None = None, max_tokens: int | None = None
+    ) -> Iterator[tuple[torch.Tensor, list[int]]]:
+        """``(padded source ids, row indices)`` batches of a split, for translation."""
+        pairs = self.split(name).pairs
+        rows = list(range(min(len(pairs), limit or len(pairs))))
+        lengths = [len(pairs[i][0]) + 1 for i in rows]
+        for batch in make_batches(lengths, max_tokens or self.eval_max_tokens, None):
+            chosen = [rows[i] for i in batch]
+            yield collate([pairs[i] for i in chosen])["src"], chosen
+
+    def references(self, name: str, limit: int | None = None) -> list[str]:
+        """Raw target sentences of a split (BLEU references)."""
+        self.setup()
+        refs = self.corpus.references[name]
+        return refs[:limit] if limit else refs
 
     def train_dataloader(self) -> torch.utils.data.DataLoader:
         return self.loader("train", shuffle=True, max_tokens=self.max_tokens)

@@ -72,7 +72,9 @@ def load_pairs(task_cfg: Mapping[str, Any]) -> dict[str, Pairs]:
     if kind == "synthetic":
         sizes = {s: int(data["sizes"][s]) for s in SPLITS}
         return synthetic_splits(
-            sizes, int(data.get("seed", 0)), min_len=int(data.get("min_len", 5)),
+            sizes,
+            int(data.get("seed", 0)),
+            min_len=int(data.get("min_len", 5)),
             max_len=int(data.get("max_len", 40)),
         )
     if kind != "wmt":

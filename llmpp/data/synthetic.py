@@ -26,59 +26,128 @@ import numpy as np
 
 # (english singular, english plural, german singular, german plural, gender)
 NOUNS = [
-    ("dog", "dogs", "hund", "hunde", "m"), ("cat", "cats", "katze", "katzen", "f"),
-    ("house", "houses", "haus", "haeuser", "n"), ("man", "men", "mann", "maenner", "m"),
-    ("woman", "women", "frau", "frauen", "f"), ("child", "children", "kind", "kinder", "n"),
-    ("book", "books", "buch", "buecher", "n"), ("table", "tables", "tisch", "tische", "m"),
-    ("door", "doors", "tuer", "tueren", "f"), ("car", "cars", "wagen", "wagen", "m"),
-    ("teacher", "teachers", "lehrer", "lehrer", "m"), ("city", "cities", "stadt", "staedte", "f"),
-    ("garden", "gardens", "garten", "gaerten", "m"), ("letter", "letters", "brief", "briefe", "m"),
-    ("bird", "birds", "vogel", "voegel", "m"), ("flower", "flowers", "blume", "blumen", "f"),
-    ("window", "windows", "fenster", "fenster", "n"), ("friend", "friends", "freund", "freunde", "m"),
-    ("bag", "bags", "tasche", "taschen", "f"), ("horse", "horses", "pferd", "pferde", "n"),
-    ("key", "keys", "schluessel", "schluessel", "m"), ("lamp", "lamps", "lampe", "lampen", "f"),
-    ("boat", "boats", "boot", "boote", "n"), ("student", "students", "schueler", "schueler", "m"),
-    ("farmer", "farmers", "bauer", "bauern", "m"), ("picture", "pictures", "bild", "bilder", "n"),
-    ("street", "streets", "strasse", "strassen", "f"), ("chair", "chairs", "stuhl", "stuehle", "m"),
+    ("dog", "dogs", "hund", "hunde", "m"),
+    ("cat", "cats", "katze", "katzen", "f"),
+    ("house", "houses", "haus", "haeuser", "n"),
+    ("man", "men", "mann", "maenner", "m"),
+    ("woman", "women", "frau", "frauen", "f"),
+    ("child", "children", "kind", "kinder", "n"),
+    ("book", "books", "buch", "buecher", "n"),
+    ("table", "tables", "tisch", "tische", "m"),
+    ("door", "doors", "tuer", "tueren", "f"),
+    ("car", "cars", "wagen", "wagen", "m"),
+    ("teacher", "teachers", "lehrer", "lehrer", "m"),
+    ("city", "cities", "stadt", "staedte", "f"),
+    ("garden", "gardens", "garten", "gaerten", "m"),
+    ("letter", "letters", "brief", "briefe", "m"),
+    ("bird", "birds", "vogel", "voegel", "m"),
+    ("flower", "flowers", "blume", "blumen", "f"),
+    ("window", "windows", "fenster", "fenster", "n"),
+    ("friend", "friends", "freund", "freunde", "m"),
+    ("bag", "bags", "tasche", "taschen", "f"),
+    ("horse", "horses", "pferd", "pferde", "n"),
+    ("key", "keys", "schluessel", "schluessel", "m"),
+    ("lamp", "lamps", "lampe", "lampen", "f"),
+    ("boat", "boats", "boot", "boote", "n"),
+    ("student", "students", "schueler", "schueler", "m"),
+    ("farmer", "farmers", "bauer", "bauern", "m"),
+    ("picture", "pictures", "bild", "bilder", "n"),
+    ("street", "streets", "strasse", "strassen", "f"),
+    ("chair", "chairs", "stuhl", "stuehle", "m"),
 ]
-ANIMATE = {"dog", "cat", "man", "woman", "child", "teacher", "bird", "friend", "horse",
-           "student", "farmer"}
+ANIMATE = {
+    "dog",
+    "cat",
+    "man",
+    "woman",
+    "child",
+    "teacher",
+    "bird",
+    "friend",
+    "horse",
+    "student",
+    "farmer",
+}
 # Compound modifiers: English noun used attributively -> German first part.
 MODIFIERS = [
-    ("school", "schul"), ("water", "wasser"), ("city", "stadt"), ("apple", "apfel"),
-    ("kitchen", "kuechen"), ("winter", "winter"), ("night", "nacht"), ("house", "haus"),
-    ("garden", "garten"), ("book", "buch"), ("sea", "see"), ("mountain", "berg"),
+    ("school", "schul"),
+    ("water", "wasser"),
+    ("city", "stadt"),
+    ("apple", "apfel"),
+    ("kitchen", "kuechen"),
+    ("winter", "winter"),
+    ("night", "nacht"),
+    ("house", "haus"),
+    ("garden", "garten"),
+    ("book", "buch"),
+    ("sea", "see"),
+    ("mountain", "berg"),
 ]
 ADJECTIVES = [
-    ("big", "gross"), ("small", "klein"), ("old", "alt"), ("new", "neu"), ("red", "rot"),
-    ("green", "gruen"), ("quiet", "leis"), ("fast", "schnell"), ("young", "jung"),
-    ("beautiful", "schoen"), ("dark", "dunkl"), ("warm", "warm"), ("strange", "seltsam"),
+    ("big", "gross"),
+    ("small", "klein"),
+    ("old", "alt"),
+    ("new", "neu"),
+    ("red", "rot"),
+    ("green", "gruen"),
+    ("quiet", "leis"),
+    ("fast", "schnell"),
+    ("young", "jung"),
+    ("beautiful", "schoen"),
+    ("dark", "dunkl"),
+    ("warm", "warm"),
+    ("strange", "seltsam"),
 ]
 # (english base, english 3sg, english participle, german stem, valency)
 VERBS = [
-    ("buy", "buys", "bought", "kauf", 2), ("see", "sees", "seen", "seh", 2),
-    ("need", "needs", "needed", "brauch", 2), ("fetch", "fetches", "fetched", "hol", 2),
-    ("search", "searches", "searched", "such", 2), ("build", "builds", "built", "bau", 2),
-    ("paint", "paints", "painted", "mal", 2), ("know", "knows", "known", "kenn", 2),
-    ("visit", "visits", "visited", "besuch", 2), ("clean", "cleans", "cleaned", "putz", 2),
-    ("laugh", "laughs", "laughed", "lach", 1), ("work", "works", "worked", "arbeit", 1),
-    ("play", "plays", "played", "spiel", 1), ("wait", "waits", "waited", "wart", 1),
-    ("dream", "dreams", "dreamed", "traeum", 1), ("live", "lives", "lived", "wohn", 1),
-    ("show", "shows", "shown", "zeig", 3), ("send", "sends", "sent", "schick", 3),
-    ("give", "gives", "given", "schenk", 3), ("bring", "brings", "brought", "bring", 3),
+    ("buy", "buys", "bought", "kauf", 2),
+    ("see", "sees", "seen", "seh", 2),
+    ("need", "needs", "needed", "brauch", 2),
+    ("fetch", "fetches", "fetched", "hol", 2),
+    ("search", "searches", "searched", "such", 2),
+    ("build", "builds", "built", "bau", 2),
+    ("paint", "paints", "painted", "mal", 2),
+    ("know", "knows", "known", "kenn", 2),
+    ("visit", "visits", "visited", "besuch", 2),
+    ("clean", "cleans", "cleaned", "putz", 2),
+    ("laugh", "laughs", "laughed", "lach", 1),
+    ("work", "works", "worked", "arbeit", 1),
+    ("play", "plays", "played", "spiel", 1),
+    ("wait", "waits", "waited", "wart", 1),
+    ("dream", "dreams", "dreamed", "traeum", 1),
+    ("live", "lives", "lived", "wohn", 1),
+    ("show", "shows", "shown", "zeig", 3),
+    ("send", "sends", "sent", "schick", 3),
+    ("give", "gives", "given", "schenk", 3),
+    ("bring", "brings", "brought", "bring", 3),
 ]
 PREPOSITIONS = [("with", "mit"), ("near", "bei"), ("from", "von"), ("after", "nach")]
-ADVERBS = [("today", "heute"), ("yesterday", "gestern"), ("often", "oft"), ("now", "jetzt"),
-           ("later", "spaeter"), ("here", "hier")]
-CONJUNCTIONS = [("because", "weil"), ("although", "obwohl"), ("when", "wenn"),
-                ("that", "dass"), ("while", "waehrend")]
+ADVERBS = [
+    ("today", "heute"),
+    ("yesterday", "gestern"),
+    ("often", "oft"),
+    ("now", "jetzt"),
+    ("later", "spaeter"),
+    ("here", "hier"),
+]
+CONJUNCTIONS = [
+    ("because", "weil"),
+    ("although", "obwohl"),
+    ("when", "wenn"),
+    ("that", "dass"),
+    ("while", "waehrend"),
+]
 
-DEFINITE = {"nom": {"m": "der", "f": "die", "n": "das", "p": "die"},
-            "acc": {"m": "den", "f": "die", "n": "das", "p": "die"},
-            "dat": {"m": "dem", "f": "der", "n": "dem", "p": "den"}}
-INDEFINITE = {"nom": {"m": "ein", "f": "eine", "n": "ein"},
-              "acc": {"m": "einen", "f": "eine", "n": "ein"},
-              "dat": {"m": "einem", "f": "einer", "n": "einem"}}
+DEFINITE = {
+    "nom": {"m": "der", "f": "die", "n": "das", "p": "die"},
+    "acc": {"m": "den", "f": "die", "n": "das", "p": "die"},
+    "dat": {"m": "dem", "f": "der", "n": "dem", "p": "den"},
+}
+INDEFINITE = {
+    "nom": {"m": "ein", "f": "eine", "n": "ein"},
+    "acc": {"m": "einen", "f": "eine", "n": "ein"},
+    "dat": {"m": "einem", "f": "einer", "n": "einem"},
+}
 
 
 def _adjective_ending(article: str, case: str, gender: str) -> str:
@@ -164,9 +233,14 @@ class SyntheticGrammar:
             objects_en, objects_de = direct.en, direct.de
         pps = [self.prepositional_phrase() for _ in range(int(self.rng.integers(self.max_pps + 1)))]
         return {
-            "verb": verb, "subject": subject, "obj_en": objects_en, "obj_de": objects_de,
-            "pp_en": [w for p in pps for w in p.en], "pp_de": [w for p in pps for w in p.de],
-            "perfect": self._chance(0.35), "negated": self._chance(0.2),
+            "verb": verb,
+            "subject": subject,
+            "obj_en": objects_en,
+            "obj_de": objects_de,
+            "pp_en": [w for p in pps for w in p.en],
+            "pp_de": [w for p in pps for w in p.de],
+            "perfect": self._chance(0.35),
+            "negated": self._chance(0.2),
         }
 
     @staticmethod
@@ -246,8 +320,9 @@ def synthetic_splits(
     seen: set[str] = set()
     for offset, split in enumerate(("train", "valid", "test")):
         pairs = list(
-            generate_pairs(sizes[split], seed * 1000 + offset, min_len=min_len, max_len=max_len,
-                           exclude=seen)
+            generate_pairs(
+                sizes[split], seed * 1000 + offset, min_len=min_len, max_len=max_len, exclude=seen
+            )
         )
         seen.update(src for src, _ in pairs)
         out[split] = pairs

@@ -59,7 +59,7 @@ def checkpoint_payload(
         },
         "feature_kind": feature_kind,
         "space": {"name": space.name, "hash": space.hash(), "spec": space.spec()},
-        "versions": {"torch": torch.__version__},
+        "versions": {"torch": str(torch.__version__)},
         **extra,
     }
 
@@ -72,13 +72,23 @@ def _read(path: Path) -> dict[str, Any]:
         )
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, pickle.UnpicklingError, EOFError, ValueError, zipfile.BadZipFile, OSError) as exc:
+    except (
+        RuntimeError,
+        pickle.UnpicklingError,
+        EOFError,
+        ValueError,
+        zipfile.BadZipFile,
+        OSError,
+    ) as exc:
         reason = " ".join(str(exc).split())[:120]
         raise CorruptFileError(
-            f"{path} is not a readable Distill-PP checkpoint ({reason}); retrain it with `llmpp distill`"
+            f"{path} is not a readable Distill-PP checkpoint ({reason}); "
+            "retrain it with `llmpp distill`"
         ) from None
     if not isinstance(payload, dict) or any(key not in payload for key in REQUIRED):
-        raise CorruptFileError(f"{path} is not a Distill-PP checkpoint; retrain it with `llmpp distill`")
+        raise CorruptFileError(
+            f"{path} is not a Distill-PP checkpoint; retrain it with `llmpp distill`"
+        )
     if payload["format"] != FORMAT:
         raise CorruptFileError(
             f"{path} has checkpoint format {payload['format']!r}, this llmpp reads {FORMAT!r}; "
@@ -96,7 +106,9 @@ class DistilledModel:
         source: where the payload came from, for error messages.
     """
 
-    def __init__(self, payload: Mapping[str, Any], space: SearchSpace | None = None, source: str = "") -> None:
+    def __init__(
+        self, payload: Mapping[str, Any], space: SearchSpace | None = None, source: str = ""
+    ) -> None:
         stored = payload["space"]
         if space is None:
             space = SearchSpace(name=stored["name"], **stored["spec"])
@@ -110,7 +122,9 @@ class DistilledModel:
         self.payload = dict(payload)
         self.encoder = FeatureEncoder(space, payload["feature_kind"])
         model = payload["model"]
-        self.net = build_mlp(int(model["in_dim"]), int(model["hidden_dim"]), int(model["hidden_layers"]))
+        self.net = build_mlp(
+            int(model["in_dim"]), int(model["hidden_dim"]), int(model["hidden_layers"])
+        )
         try:
             self.net.load_state_dict(payload["state_dict"])
         except (RuntimeError, KeyError) as exc:

@@ -44,7 +44,9 @@ class FeatureEncoder:
 
     def __init__(self, space: SearchSpace, kind: str = "hat") -> None:
         if kind not in FEATURE_KINDS:
-            raise ConfigError(f"unknown feature kind {kind!r}; use one of: {', '.join(FEATURE_KINDS)}")
+            raise ConfigError(
+                f"unknown feature kind {kind!r}; use one of: {', '.join(FEATURE_KINDS)}"
+            )
         self.space = space
         self.kind = kind
         # value -> normalised value, per field, from the space's own normalisation.
@@ -59,8 +61,10 @@ class FeatureEncoder:
     def _dim(self) -> int:
         if self.kind == "hat":
             return len(ARCH_FIELDS)
-        depth = {"encoder_layer_num": self.space.max_encoder_layers,
-                 "decoder_layer_num": self.space.max_decoder_layers}
+        depth = {
+            "encoder_layer_num": self.space.max_encoder_layers,
+            "decoder_layer_num": self.space.max_decoder_layers,
+        }
         return len(SCALAR_FIELDS) + sum(depth[DEPTH_OF[f]] for f in DEPTH_OF)
 
     def _lookup(self, field: str, raw: np.ndarray) -> np.ndarray:
@@ -110,7 +114,11 @@ class FeatureEncoder:
         if self.kind == "hat":
             out[:, column] = np.add.reduceat(normed, starts) / lengths
             return column + 1
-        width = self.space.max_encoder_layers if depth == "encoder_layer_num" else self.space.max_decoder_layers
+        width = (
+            self.space.max_encoder_layers
+            if depth == "encoder_layer_num"
+            else self.space.max_decoder_layers
+        )
         rows = np.repeat(np.arange(len(lengths)), lengths)
         layer = np.arange(len(normed)) - np.repeat(starts, lengths)
         out[rows, column + layer] = normed

@@ -22,7 +22,25 @@ from llmpp.space.search_space import SearchSpace
 from llmpp.task import TaskSpec
 
 # Destination seeds of the authors' pools (bleu_predictor_data/<dest_seed>/...).
-POOL_DEST_SEEDS = (111, 122, 133, 144, 155, 166, 177, 188, 199, 222, 333, 444, 555, 666, 777, 888, 999)
+POOL_DEST_SEEDS = (
+    111,
+    122,
+    133,
+    144,
+    155,
+    166,
+    177,
+    188,
+    199,
+    222,
+    333,
+    444,
+    555,
+    666,
+    777,
+    888,
+    999,
+)
 
 
 def _unique(archs: Sequence[Architecture]) -> list[Architecture]:
@@ -45,7 +63,11 @@ def sampled_pool(space: SearchSpace, n: int, seed: int) -> list[Architecture]:
 
 
 def gold_pool(
-    gold_task: str, seed: int, dest_seeds: Sequence[int] = POOL_DEST_SEEDS, *, source: GoldSource | None = None
+    gold_task: str,
+    seed: int,
+    dest_seeds: Sequence[int] = POOL_DEST_SEEDS,
+    *,
+    source: GoldSource | None = None,
 ) -> list[Architecture]:
     """The authors' distillation pools of one protocol seed, concatenated and deduplicated."""
     archs: list[Architecture] = []

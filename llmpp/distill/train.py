@@ -20,9 +20,9 @@ import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping
 from torch.utils.data import DataLoader, TensorDataset
 
+from llmpp.distill.model import DistillRegressor
 from llmpp.errors import ConfigError
 from llmpp.evaluation.metrics import kendall_tau, mae
-from llmpp.distill.model import DistillRegressor
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +36,13 @@ class TrainConfig:
     lr: float = 1e-3
     weight_decay: float = 0.0
     batch_size: int = 128
-    max_epochs: int = 300
-    patience: int = 25
+    max_epochs: int = 200
+    patience: int = 20
     val_fraction: float = 0.1
     progress_bar: bool = True
+    # Intra-op threads while training; 1 avoids oversubscribing a shared machine
+    # (measured here: a 400-wide MLP step is >10x slower with 2 threads under load).
+    threads: int = 1
     seed: int = 0
 
     def as_dict(self) -> dict[str, Any]:
@@ -62,7 +65,9 @@ class KeepBest(Callback):
         self.state = copy.deepcopy(module.state_dict())
 
 
-def split_by_group(groups: Sequence[str], val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def split_by_group(
+    groups: Sequence[str], val_fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Row indices of (train, held-out), holding out ``val_fraction`` of the groups."""
     if not 0 < val_fraction < 1:
         raise ConfigError(f"distill.val_fraction={val_fraction} must be between 0 and 1")
@@ -80,7 +85,9 @@ def split_by_group(groups: Sequence[str], val_fraction: float, seed: int) -> tup
 
 
 def _loader(x: np.ndarray, y: np.ndarray, batch: int, shuffle: bool, seed: int) -> DataLoader:
-    data = TensorDataset(torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y, dtype=torch.float32))
+    data = TensorDataset(
+        torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y, dtype=torch.float32)
+    )
     generator = torch.Generator().manual_seed(seed)
     return DataLoader(data, batch_size=batch, shuffle=shuffle, generator=generator)
 
@@ -88,6 +95,22 @@ def _loader(x: np.ndarray, y: np.ndarray, batch: int, shuffle: bool, seed: int) 
 def _scores(module: DistillRegressor, x: np.ndarray) -> np.ndarray:
     with torch.inference_mode():
         return module(torch.as_tensor(x, dtype=torch.float32)).double().numpy()
+
+
+def _trainer(config: TrainConfig, callbacks: list[Callback]) -> L.Trainer:
+    """A CPU trainer with no logger or checkpoint files (the stage writes its own)."""
+    return L.Trainer(
+        accelerator="cpu",
+        devices=1,
+        max_epochs=config.max_epochs,
+        callbacks=callbacks,
+        logger=False,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+        enable_progress_bar=config.progress_bar,
+        num_sanity_val_steps=0,
+        deterministic=True,
+    )
 
 
 def train_regressor(
@@ -108,27 +131,21 @@ def train_regressor(
     )
     keep = KeepBest()
     stop = EarlyStopping(monitor="val_loss", patience=config.patience, mode="min")
-    trainer = L.Trainer(
-        accelerator="cpu",
-        devices=1,
-        max_epochs=config.max_epochs,
-        callbacks=[keep, stop],
-        logger=False,
-        enable_checkpointing=False,
-        enable_model_summary=False,
-        enable_progress_bar=config.progress_bar,
-        num_sanity_val_steps=0,
-        deterministic=True,
-    )
-    with warnings.catch_warnings():
-        # Tiny in-memory tensors: worker processes would only add start-up time.
-        warnings.filterwarnings("ignore", message=".*does not have many workers.*")
-        warnings.filterwarnings("ignore", message=".*number of training batches.*")
-        trainer.fit(
-            module,
-            _loader(x_train, y_train, config.batch_size, True, config.seed),
-            _loader(features[val_idx], targets[val_idx], 65536, False, config.seed),
-        )
+    trainer = _trainer(config, [keep, stop])
+    threads = torch.get_num_threads()
+    torch.set_num_threads(max(1, int(config.threads)))
+    try:
+        with warnings.catch_warnings():
+            # Tiny in-memory tensors: worker processes would only add start-up time.
+            warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+            warnings.filterwarnings("ignore", message=".*number of training batches.*")
+            trainer.fit(
+                module,
+                _loader(x_train, y_train, config.batch_size, True, config.seed),
+                _loader(features[val_idx], targets[val_idx], 65536, False, config.seed),
+            )
+    finally:
+        torch.set_num_threads(threads)
     if keep.state is not None:
         module.load_state_dict(keep.state)
     module.eval()
@@ -138,10 +155,18 @@ def train_regressor(
 
 
 def _metrics(
-    module: DistillRegressor, x: np.ndarray, y: np.ndarray, train_idx: np.ndarray, val_idx: np.ndarray
+    module: DistillRegressor,
+    x: np.ndarray,
+    y: np.ndarray,
+    train_idx: np.ndarray,
+    val_idx: np.ndarray,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, idx in (("train", train_idx), ("heldout", val_idx)):
         pred = _scores(module, x[idx])
-        out[name] = {"n": int(len(idx)), "mae": mae(pred, y[idx]), "kendall": kendall_tau(pred, y[idx])}
+        out[name] = {
+            "n": int(len(idx)),
+            "mae": mae(pred, y[idx]),
+            "kendall": kendall_tau(pred, y[idx]),
+        }
     return out

@@ -74,10 +74,17 @@ class Backend:
         prices: Mapping[str, float] | None = None,
     ) -> None:
         if mode not in MODES:
-            raise ConfigError(f"llm.mode={mode!r} is not supported; choose one of: {', '.join(MODES)}")
+            raise ConfigError(
+                f"llm.mode={mode!r} is not supported; choose one of: {', '.join(MODES)}"
+            )
         if not model:
             raise ConfigError(f"llm.model is empty; set llm.model=<model name> for llm={self.kind}")
-        if int(concurrency) < 1 or float(timeout) <= 0 or int(max_retries) < 0 or int(max_reasks) < 0:
+        if (
+            int(concurrency) < 1
+            or float(timeout) <= 0
+            or int(max_retries) < 0
+            or int(max_reasks) < 0
+        ):
             raise ConfigError(
                 "llm.concurrency and llm.timeout must be positive, llm.max_retries and "
                 "llm.max_reasks non-negative"
@@ -135,8 +142,14 @@ class OpenAIBackend(Backend):
 
     kind = "openai"
 
-    def __init__(self, *, api_key_env: str = "OPENAI_API_KEY", base_url: str | None = None,
-                 organization: str | None = None, **settings: Any) -> None:
+    def __init__(
+        self,
+        *,
+        api_key_env: str = "OPENAI_API_KEY",
+        base_url: str | None = None,
+        organization: str | None = None,
+        **settings: Any,
+    ) -> None:
         super().__init__(**settings)
         self.base_url = base_url
         self.organization = organization
@@ -165,8 +178,14 @@ class OpenAICompatibleBackend(Backend):
 
     kind = "openai_compatible"
 
-    def __init__(self, *, base_url: str | None, api_key_env: str = "OPENAI_API_KEY",
-                 api_key_required: bool = False, **settings: Any) -> None:
+    def __init__(
+        self,
+        *,
+        base_url: str | None,
+        api_key_env: str = "OPENAI_API_KEY",
+        api_key_required: bool = False,
+        **settings: Any,
+    ) -> None:
         super().__init__(**settings)
         if not base_url:
             raise ConfigError(
@@ -178,10 +197,13 @@ class OpenAICompatibleBackend(Backend):
         key_from_env(api_key_env, required=self.api_key_required, what=f"llm={self.kind}")
 
     def make_client(self) -> AsyncOpenAI:
-        key = key_from_env(self.api_key_env, required=self.api_key_required, what=f"llm={self.kind}")
+        key = key_from_env(
+            self.api_key_env, required=self.api_key_required, what=f"llm={self.kind}"
+        )
         # The SDK insists on some key; servers that ignore keys accept any placeholder.
-        return AsyncOpenAI(api_key=key or "not-needed", base_url=self.base_url,
-                           timeout=self.timeout, max_retries=0)
+        return AsyncOpenAI(
+            api_key=key or "not-needed", base_url=self.base_url, timeout=self.timeout, max_retries=0
+        )
 
 
 class AzureBackend(Backend):
@@ -195,14 +217,20 @@ class AzureBackend(Backend):
 
     kind = "azure"
 
-    def __init__(self, *, endpoint: str | None = None, api_version: str = "2024-10-21",
-                 api_key_env: str = "AZURE_OPENAI_API_KEY", **settings: Any) -> None:
+    def __init__(
+        self,
+        *,
+        endpoint: str | None = None,
+        api_version: str = "2024-10-21",
+        api_key_env: str = "AZURE_OPENAI_API_KEY",
+        **settings: Any,
+    ) -> None:
         super().__init__(**settings)
         self.endpoint = endpoint or os.environ.get("AZURE_OPENAI_ENDPOINT")
         if not self.endpoint:
             raise ConfigError(
-                "llm=azure needs the resource endpoint: llm.endpoint=https://<resource>.openai.azure.com "
-                "or export AZURE_OPENAI_ENDPOINT"
+                "llm=azure needs the resource endpoint: "
+                "llm.endpoint=https://<resource>.openai.azure.com or export AZURE_OPENAI_ENDPOINT"
             )
         self.api_version = api_version
         self.api_key_env = api_key_env

@@ -6,7 +6,8 @@ the sampling parameters, plus the sample number and the re-ask number, so a reru
 replays exactly the same sequence of replies and makes zero new calls, and a run
 killed at any point resumes where it stopped. Writes are committed before ``put``
 returns; SQLite's locking makes concurrent processes safe, and within one process
-all asyncio tasks share the single connection on the event loop's thread.
+a lock serialises the asyncio tasks' writes (run in worker threads so a commit
+never stalls the event loop).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,10 +74,13 @@ class ReplyCache:
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path).expanduser() if path else default_cache_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()  # one transaction at a time on the shared connection
         try:
             self._db = sqlite3.connect(self.path, timeout=60.0, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
+            # WAL + NORMAL: a commit survives the process being killed at any point (the
+            # case that matters here); only an OS crash could lose the latest commits.
+            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(_SCHEMA)
             self._db.commit()
         except sqlite3.DatabaseError as exc:
@@ -85,18 +90,25 @@ class ReplyCache:
             ) from None
 
     def get(self, key: str) -> CachedReply | None:
-        row = self._db.execute(
-            "SELECT text, prompt_tokens, completion_tokens FROM replies WHERE key = ?", (key,)
-        ).fetchone()
+        with self._lock:
+            row = self._db.execute(
+                "SELECT text, prompt_tokens, completion_tokens FROM replies WHERE key = ?", (key,)
+            ).fetchone()
         return None if row is None else CachedReply(row[0], int(row[1]), int(row[2]))
 
     def put(self, key: str, prompt: str, reply: CachedReply) -> None:
         """Store ``reply`` durably; returns only after the commit."""
-        with self._db:
+        with self._lock, self._db:
             self._db.execute(
                 "INSERT OR REPLACE INTO replies VALUES (?, ?, ?, ?, ?, ?)",
-                (key, prompt_sha(prompt), reply.text, reply.prompt_tokens,
-                 reply.completion_tokens, time.time()),
+                (
+                    key,
+                    prompt_sha(prompt),
+                    reply.text,
+                    reply.prompt_tokens,
+                    reply.completion_tokens,
+                    time.time(),
+                ),
             )
 
     def answered_prompts(self) -> set[str]:

@@ -95,16 +95,20 @@ class LLMRunner:
             completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
         )
 
-    async def _request(self, client: AsyncOpenAI, prompt: str, ask: int) -> CachedReply:
+    async def _request(
+        self, client: AsyncOpenAI, prompt: str, params: dict[str, Any]
+    ) -> CachedReply:
         """One reply with retries; raises the last error when retries run out."""
         policy = self.backend.retry
-        params = self.backend.sampling(ask)
         for retry in range(policy.max_retries + 1):
             self.meter.requests += 1
             try:
                 return await self._send(client, prompt, params)
-            except (openai.AuthenticationError, openai.PermissionDeniedError,
-                    openai.NotFoundError) as exc:
+            except (
+                openai.AuthenticationError,
+                openai.PermissionDeniedError,
+                openai.NotFoundError,
+            ) as exc:
                 raise LLMRequestError(
                     f"llm={self.backend.kind} model {self.backend.model!r}: the server refused the "
                     f"request ({exc.status_code}); check the key, llm.model and llm.base_url"
@@ -119,30 +123,56 @@ class LLMRunner:
         raise AssertionError("unreachable")
 
     # ---- one sample: cache, request, parse, re-ask -----------------------------------
-    async def _sample(self, client_of: Callable[[], AsyncOpenAI], prompt: str, sample: int,
-                      parse: Callable[[str | None], Any], complete: Callable[[Any], bool],
-                      limit: asyncio.Semaphore) -> SampleResult:
+    async def _reply(
+        self,
+        client_of: Callable[[], AsyncOpenAI],
+        prompt: str,
+        key: str,
+        params: dict[str, Any],
+        limit: asyncio.Semaphore,
+    ) -> CachedReply | str:
+        """The cached reply for ``key``, else a fresh one stored first; a str says why none."""
+        reply = self.cache.get(key)
+        if reply is not None:
+            self.meter.hit(reply.prompt_tokens, reply.completion_tokens)
+            return reply
+        async with limit:
+            try:
+                reply = await self._request(client_of(), prompt, params)
+            except LLMRequestError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - becomes a recorded failure
+                reason = f"request failed: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+                log.warning("%s (recorded as a failure)", reason)
+                return reason
+        # Persist before use: a crash after this line never pays for the reply again.
+        await asyncio.to_thread(self.cache.put, key, prompt, reply)
+        self.meter.paid(reply.prompt_tokens, reply.completion_tokens)
+        return reply
+
+    async def _sample(
+        self,
+        client_of: Callable[[], AsyncOpenAI],
+        prompt: str,
+        sample: int,
+        parse: Callable[[str | None], Any],
+        complete: Callable[[Any], bool],
+        limit: asyncio.Semaphore,
+        max_tokens: int | None,
+    ) -> SampleResult:
+        """Ask until the parsed reply is complete, at most ``1 + max_reasks`` times."""
         identity = self.backend.identity()
         value: Any = None
         text: str | None = None
         for ask in range(self.backend.max_reasks + 1):
-            key = request_key({**identity, **self.backend.sampling(ask)}, prompt, sample, ask)
-            reply = self.cache.get(key)
-            if reply is not None:
-                self.meter.hit(reply.prompt_tokens, reply.completion_tokens)
-            else:
-                async with limit:
-                    try:
-                        reply = await self._request(client_of(), prompt, ask)
-                    except LLMRequestError:
-                        raise
-                    except Exception as exc:  # noqa: BLE001 - becomes a recorded failure
-                        self.meter.failures += 1
-                        return SampleResult(None, None, f"request failed: {type(exc).__name__}: "
-                                                        f"{' '.join(str(exc).split())[:200]}")
-                # Persist before use: a crash after this line never pays for it again.
-                self.cache.put(key, prompt, reply)
-                self.meter.paid(reply.prompt_tokens, reply.completion_tokens)
+            params = self.backend.sampling(ask)
+            if max_tokens is not None:
+                params["max_tokens"] = int(max_tokens)
+            key = request_key({**identity, **params}, prompt, sample, ask)
+            reply = await self._reply(client_of, prompt, key, params, limit)
+            if isinstance(reply, str):
+                self.meter.failures += 1
+                return SampleResult(None, None, reply)
             text = reply.text
             value = parse(text)
             if complete(value):
@@ -150,12 +180,21 @@ class LLMRunner:
             if ask < self.backend.max_reasks:
                 self.meter.reasks += 1
         self.meter.failures += 1
-        return SampleResult(value, text, f"no usable number after {self.backend.max_reasks + 1} "
-                                         f"asks; last reply {text!r:.80}")
+        asks = self.backend.max_reasks + 1
+        return SampleResult(
+            value, text, f"no usable number after {asks} asks; last reply {text!r:.80}"
+        )
 
-    async def arun(self, prompts: Sequence[str], *, n_samples: int = 1,
-                   parse: Callable[[str | None], Any], complete: Callable[[Any], bool] | None = None,
-                   progress: Any = None) -> list[PromptResult]:
+    async def arun(
+        self,
+        prompts: Sequence[str],
+        *,
+        n_samples: int = 1,
+        parse: Callable[[str | None], Any],
+        complete: Callable[[Any], bool] | None = None,
+        max_tokens: int | None = None,
+        progress: Any = None,
+    ) -> list[PromptResult]:
         """Every sample of every prompt, concurrently (at most ``backend.concurrency``)."""
         complete = complete or (lambda value: value is not None)
         limit = asyncio.Semaphore(self.backend.concurrency)
@@ -169,14 +208,18 @@ class LLMRunner:
             return client
 
         async def one(index: int, sample: int) -> tuple[int, int, SampleResult]:
-            result = await self._sample(client_of, prompts[index], sample, parse, complete, limit)
+            result = await self._sample(
+                client_of, prompts[index], sample, parse, complete, limit, max_tokens
+            )
             if progress is not None:
                 progress.update(1)
                 progress.set_postfix_str(self.meter.summary(), refresh=False)
             return index, sample, result
 
         results = [PromptResult(p, [SampleResult(None, None)] * n_samples) for p in prompts]
-        tasks = [asyncio.ensure_future(one(i, s)) for i in range(len(prompts)) for s in range(n_samples)]
+        tasks = [
+            asyncio.ensure_future(one(i, s)) for i in range(len(prompts)) for s in range(n_samples)
+        ]
         try:
             for index, sample, result in await asyncio.gather(*tasks):
                 results[index].samples[sample] = result

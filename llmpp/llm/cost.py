@@ -56,11 +56,10 @@ class CostMeter:
             "requests": self.requests,
             "retries": self.retries,
             "reasks": self.reasks,
+            "cached_prompt_tokens": self.cached_prompt_tokens,
+            "cached_completion_tokens": self.cached_completion_tokens,
         }
 
     def summary(self) -> str:
         """Short text for a progress bar."""
-        return (
-            f"calls={self.llm_calls} hits={self.cache_hits} fail={self.failures} "
-            f"${self.usd:.4f}"
-        )
+        return f"calls={self.llm_calls} hits={self.cache_hits} fail={self.failures} ${self.usd:.4f}"

@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 # Fault names a script may use; anything else is sent as the reply text.
-FAULTS = ("429", "500", "hang", "malformed", "drop")
+FAULTS = ("429", "500", "401", "hang", "malformed", "drop")
 
 
 def default_answer(prompt: str) -> str:
@@ -37,11 +37,18 @@ class FakeLLMServer:
         delay: seconds before each answer (simulates model latency).
         hang_seconds: how long a ``hang`` fault stalls before dropping the request.
         retry_after: the ``Retry-After`` header of a ``429`` fault (seconds).
-        usage: (prompt tokens per prompt character, completion tokens) reported.
+        port: the loopback port (0 = any free one).
     """
 
-    def __init__(self, answer: Callable[[str], str] = default_answer, *, delay: float = 0.0,
-                 hang_seconds: float = 3.0, retry_after: float = 0.05) -> None:
+    def __init__(
+        self,
+        answer: Callable[[str], str] = default_answer,
+        *,
+        delay: float = 0.0,
+        hang_seconds: float = 3.0,
+        retry_after: float = 0.05,
+        port: int = 0,
+    ) -> None:
         self.answer = answer
         self.delay = delay
         self.hang_seconds = hang_seconds
@@ -51,9 +58,11 @@ class FakeLLMServer:
         self.answered: Counter[str] = Counter()  # prompt -> 200 replies sent
         self.log: list[str] = []  # prompts in arrival order
         self.headers: list[dict[str, str]] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
         self._scripts: dict[str, list[str]] = {}
         self._default_script: list[str] = []
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -61,7 +70,9 @@ class FakeLLMServer:
     def script(self, actions: Iterable[str], prompt: str | None = None) -> None:
         """Queue actions (a fault name or a reply text) for one prompt, or for any prompt."""
         with self.lock:
-            target = self._default_script if prompt is None else self._scripts.setdefault(prompt, [])
+            target = (
+                self._default_script if prompt is None else self._scripts.setdefault(prompt, [])
+            )
             target.extend(actions)
 
     def _next_action(self, prompt: str) -> str | None:
@@ -117,17 +128,20 @@ class FakeLLMServer:
                 body = json.loads(self.rfile.read(length) or b"{}")
                 with server.lock:
                     server.headers.append(dict(self.headers))
-                chat = self.path.endswith("/chat/completions")
+                path = self.path.split("?")[0]  # Azure adds ?api-version=...
+                chat = path.endswith("/chat/completions")
                 if chat:
                     prompt = "\n".join(m.get("content", "") for m in body.get("messages", []))
-                elif self.path.endswith("/completions"):
+                elif path.endswith("/completions"):
                     prompt = str(body.get("prompt", ""))
                 else:
                     self._json(404, {"error": {"message": "not found"}})
                     return
                 server._serve(self, prompt, chat)
 
-            def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+            def _json(
+                self, status: int, payload: Any, headers: dict[str, str] | None = None
+            ) -> None:
                 self._raw(status, json.dumps(payload).encode(), headers)
 
             def _raw(self, status: int, data: bytes, headers: dict[str, str] | None = None) -> None:
@@ -142,12 +156,26 @@ class FakeLLMServer:
         return Handler
 
     def _serve(self, handler: Any, prompt: str, chat: bool) -> None:
-        action = self._next_action(prompt)
+        with self.lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            self._respond(handler, prompt, chat, self._next_action(prompt))
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+    def _respond(self, handler: Any, prompt: str, chat: bool, action: str | None) -> None:
         if self.delay:
             time.sleep(self.delay)
         if action == "429":
-            handler._json(429, {"error": {"message": "rate limited"}},
-                          {"retry-after": f"{self.retry_after:g}"})
+            handler._json(
+                429,
+                {"error": {"message": "rate limited"}},
+                {"retry-after": f"{self.retry_after:g}"},
+            )
+        elif action == "401":
+            handler._json(401, {"error": {"message": "invalid api key"}})
         elif action == "500":
             handler._json(500, {"error": {"message": "internal error"}})
         elif action == "hang":
@@ -168,10 +196,47 @@ def _reply(text: str, prompt: str, chat: bool) -> dict[str, Any]:
     usage = {"prompt_tokens": max(1, len(prompt) // 4), "completion_tokens": max(1, len(text) // 4)}
     usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
     if chat:
-        choice = {"index": 0, "finish_reason": "stop",
-                  "message": {"role": "assistant", "content": text}}
-        return {"id": "fake", "object": "chat.completion", "created": 0, "model": "fake",
-                "choices": [choice], "usage": usage}
+        choice = {
+            "index": 0,
+            "finish_reason": "stop",
+            "message": {"role": "assistant", "content": text},
+        }
+        return {
+            "id": "fake",
+            "object": "chat.completion",
+            "created": 0,
+            "model": "fake",
+            "choices": [choice],
+            "usage": usage,
+        }
     choice = {"index": 0, "finish_reason": "stop", "text": text, "logprobs": None}
-    return {"id": "fake", "object": "text_completion", "created": 0, "model": "fake",
-            "choices": [choice], "usage": usage}
+    return {
+        "id": "fake",
+        "object": "text_completion",
+        "created": 0,
+        "model": "fake",
+        "choices": [choice],
+        "usage": usage,
+    }
+
+
+def main() -> None:
+    """Serve in the foreground (own process, own GIL); prints the base URL first."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="scripted OpenAI-compatible test server")
+    parser.add_argument("--delay", type=float, default=0.0)
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args()
+    server = FakeLLMServer(delay=args.delay, port=args.port)
+    print(server.base_url, flush=True)
+    try:
+        server._httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server._httpd.server_close()
+
+
+if __name__ == "__main__":
+    main()

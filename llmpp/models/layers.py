@@ -69,12 +69,24 @@ class Attention(nn.Module):
         return self._heads(k, heads), self._heads(v, heads)
 
     def forward(
-        self, query: Tensor, keys: Tensor, values: Tensor, *, query_dim: int, heads: int,
-        mask: Tensor | None = None, causal: bool = False, dropout: float = 0.0,
+        self,
+        query: Tensor,
+        keys: Tensor,
+        values: Tensor,
+        *,
+        query_dim: int,
+        heads: int,
+        mask: Tensor | None = None,
+        causal: bool = False,
+        dropout: float = 0.0,
     ) -> Tensor:
         q = self._heads(elastic_linear(self.q_proj, query, query_dim, self.qkv_dim), heads)
         context = F.scaled_dot_product_attention(
-            q, keys, values, attn_mask=mask, dropout_p=dropout if self.training else 0.0,
+            q,
+            keys,
+            values,
+            attn_mask=mask,
+            dropout_p=dropout if self.training else 0.0,
             is_causal=causal,
         )
         batch, _, length, _ = context.shape
@@ -107,11 +119,20 @@ class EncoderLayer(nn.Module):
         self.ffn_norm = nn.LayerNorm(dim)
 
     def forward(
-        self, x: Tensor, mask: Tensor, *, dim: int, ffn_dim: int, heads: int,
-        dropout: float, attention_dropout: float,
+        self,
+        x: Tensor,
+        mask: Tensor,
+        *,
+        dim: int,
+        ffn_dim: int,
+        heads: int,
+        dropout: float,
+        attention_dropout: float,
     ) -> Tensor:
         k, v = self.self_attn.keys_values(x, dim, heads)
-        h = self.self_attn(x, k, v, query_dim=dim, heads=heads, mask=mask, dropout=attention_dropout)
+        h = self.self_attn(
+            x, k, v, query_dim=dim, heads=heads, mask=mask, dropout=attention_dropout
+        )
         x = elastic_layer_norm(self.self_attn_norm, x + F.dropout(h, dropout, self.training), dim)
         h = self.ffn(x, dim, ffn_dim, dropout)
         return elastic_layer_norm(self.ffn_norm, x + F.dropout(h, dropout, self.training), dim)
@@ -134,8 +155,18 @@ class DecoderLayer(nn.Module):
         self.ffn_norm = nn.LayerNorm(dim)
 
     def forward(
-        self, x: Tensor, memory: Tensor, memory_mask: Tensor, *, dim: int, encoder_dim: int,
-        ffn_dim: int, heads: int, cross_heads: int, dropout: float, attention_dropout: float,
+        self,
+        x: Tensor,
+        memory: Tensor,
+        memory_mask: Tensor,
+        *,
+        dim: int,
+        encoder_dim: int,
+        ffn_dim: int,
+        heads: int,
+        cross_heads: int,
+        dropout: float,
+        attention_dropout: float,
         cache: dict[str, Tensor] | None = None,
     ) -> Tensor:
         k, v = self.self_attn.keys_values(x, dim, heads)
@@ -146,7 +177,9 @@ class DecoderLayer(nn.Module):
             cache["self_k"], cache["self_v"] = k, v
         # With a cache the query is the newest token and may see every cached one.
         causal = cache is None and x.shape[1] > 1
-        h = self.self_attn(x, k, v, query_dim=dim, heads=heads, causal=causal, dropout=attention_dropout)
+        h = self.self_attn(
+            x, k, v, query_dim=dim, heads=heads, causal=causal, dropout=attention_dropout
+        )
         x = elastic_layer_norm(self.self_attn_norm, x + F.dropout(h, dropout, self.training), dim)
         if cache is not None and "cross_k" in cache:
             ck, cv = cache["cross_k"], cache["cross_v"]

@@ -36,11 +36,17 @@ class SuperTransformer(Transformer):
     """A ``Transformer`` holding all of ``space``; any member architecture can run in it."""
 
     def __init__(
-        self, space: SearchSpace, vocab_size: int, *, dropout: float = 0.1,
+        self,
+        space: SearchSpace,
+        vocab_size: int,
+        *,
+        dropout: float = 0.1,
         attention_dropout: float = 0.0,
     ) -> None:
         super().__init__(
-            space_shape(space, vocab_size), space.largest(), dropout=dropout,
+            space_shape(space, vocab_size),
+            space.largest(),
+            dropout=dropout,
             attention_dropout=attention_dropout,
         )
         self.space = space
@@ -63,8 +69,10 @@ class SuperTransformer(Transformer):
         """A standalone model of ``arch`` with copies of the inherited weights."""
         arch = self.space.validate(arch)
         model = Transformer(
-            ModelShape.of(arch, self.shape.vocab_size, self.shape.qkv_dim), arch,
-            dropout=self.dropout, attention_dropout=self.attention_dropout,
+            ModelShape.of(arch, self.shape.vocab_size, self.shape.qkv_dim),
+            arch,
+            dropout=self.dropout,
+            attention_dropout=self.attention_dropout,
         )
         source = self.state_dict()
         target = model.state_dict()

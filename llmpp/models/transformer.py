@@ -43,8 +43,14 @@ class ModelShape:
     @classmethod
     def of(cls, arch: Architecture, vocab_size: int, qkv_dim: int) -> ModelShape:
         """The exact shape of ``arch`` (what a standalone model needs)."""
-        return cls(vocab_size, arch.encoder_embed_dim, arch.decoder_embed_dim,
-                   tuple(arch.encoder_ffn_embed_dim), tuple(arch.decoder_ffn_embed_dim), qkv_dim)
+        return cls(
+            vocab_size,
+            arch.encoder_embed_dim,
+            arch.decoder_embed_dim,
+            tuple(arch.encoder_ffn_embed_dim),
+            tuple(arch.decoder_ffn_embed_dim),
+            qkv_dim,
+        )
 
 
 @dataclass
@@ -55,14 +61,20 @@ class EncoderOut:
     pad: Tensor  # [batch, src_len], True at padding
 
     def reorder(self, index: Tensor) -> EncoderOut:
-        return EncoderOut([s.index_select(0, index) for s in self.states], self.pad.index_select(0, index))
+        return EncoderOut(
+            [s.index_select(0, index) for s in self.states], self.pad.index_select(0, index)
+        )
 
 
 class Transformer(nn.Module):
     """A post-norm encoder-decoder running ``self.arch`` inside weights of ``shape``."""
 
     def __init__(
-        self, shape: ModelShape, arch: Architecture, *, dropout: float = 0.1,
+        self,
+        shape: ModelShape,
+        arch: Architecture,
+        *,
+        dropout: float = 0.1,
         attention_dropout: float = 0.0,
     ) -> None:
         super().__init__()
@@ -72,7 +84,8 @@ class Transformer(nn.Module):
         width = max(shape.encoder_embed_dim, shape.decoder_embed_dim)
         self.embed_tokens = nn.Embedding(shape.vocab_size, width, padding_idx=PAD)
         self.encoder_layers = nn.ModuleList(
-            EncoderLayer(shape.encoder_embed_dim, ffn, shape.qkv_dim) for ffn in shape.encoder_ffn_dims
+            EncoderLayer(shape.encoder_embed_dim, ffn, shape.qkv_dim)
+            for ffn in shape.encoder_ffn_dims
         )
         self.decoder_layers = nn.ModuleList(
             DecoderLayer(shape.decoder_embed_dim, shape.encoder_embed_dim, ffn, shape.qkv_dim)
@@ -108,8 +121,12 @@ class Transformer(nn.Module):
         states = []
         for i in range(arch.encoder_layer_num):
             x = self.encoder_layers[i](
-                x, mask, dim=dim, ffn_dim=arch.encoder_ffn_embed_dim[i],
-                heads=arch.encoder_self_attention_heads[i], dropout=self.dropout,
+                x,
+                mask,
+                dim=dim,
+                ffn_dim=arch.encoder_ffn_embed_dim[i],
+                heads=arch.encoder_self_attention_heads[i],
+                dropout=self.dropout,
                 attention_dropout=self.attention_dropout,
             )
             states.append(x)
@@ -123,7 +140,10 @@ class Transformer(nn.Module):
         return memory, ~pad[:, None, None, :]
 
     def decode(
-        self, tgt_in: Tensor, enc: EncoderOut, cache: list[dict[str, Tensor]] | None = None,
+        self,
+        tgt_in: Tensor,
+        enc: EncoderOut,
+        cache: list[dict[str, Tensor]] | None = None,
         offset: int = 0,
     ) -> Tensor:
         """Logits for ``tgt_in``; with ``cache`` (incremental), ``tgt_in`` is the next token."""
@@ -142,10 +162,17 @@ class Transformer(nn.Module):
             elif layer_cache is not None:
                 layer_cache["cross_mask"] = memory_mask
             x = self.decoder_layers[j](
-                x, memory, memory_mask, dim=dim, encoder_dim=arch.encoder_embed_dim,
-                ffn_dim=arch.decoder_ffn_embed_dim[j], heads=arch.decoder_self_attention_heads[j],
-                cross_heads=arch.decoder_ende_attention_heads[j], dropout=self.dropout,
-                attention_dropout=self.attention_dropout, cache=layer_cache,
+                x,
+                memory,
+                memory_mask,
+                dim=dim,
+                encoder_dim=arch.encoder_embed_dim,
+                ffn_dim=arch.decoder_ffn_embed_dim[j],
+                heads=arch.decoder_self_attention_heads[j],
+                cross_heads=arch.decoder_ende_attention_heads[j],
+                dropout=self.dropout,
+                attention_dropout=self.attention_dropout,
+                cache=layer_cache,
             )
         return self.output_projection(x)
 
@@ -161,7 +188,9 @@ class Transformer(nn.Module):
     # ---- accounting ---------------------------------------------------------------------
     def num_parameters_without_embeddings(self) -> int:
         """Parameters excluding the (tied) embedding table."""
-        return sum(p.numel() for n, p in self.named_parameters() if not n.startswith("embed_tokens"))
+        return sum(
+            p.numel() for n, p in self.named_parameters() if not n.startswith("embed_tokens")
+        )
 
 
 def new_cache(model: Transformer) -> list[dict[str, Tensor]]:

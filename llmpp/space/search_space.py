@@ -20,6 +20,7 @@ from llmpp.space.architecture import (
     DECODER_LAYER_FIELDS,
     ENCODER_LAYER_FIELDS,
     HAT_KEYS,
+    SCALAR_FIELDS,
     Architecture,
 )
 
@@ -97,12 +98,7 @@ class SearchSpace:
 
     def _extreme(self, pick) -> Architecture:
         values: dict[str, Any] = {}
-        for field in (
-            "encoder_embed_dim",
-            "encoder_layer_num",
-            "decoder_embed_dim",
-            "decoder_layer_num",
-        ):
+        for field in SCALAR_FIELDS:
             values[field] = pick(self.choices[field])
         for field in ENCODER_LAYER_FIELDS:
             values[field] = (pick(self.choices[field]),) * values["encoder_layer_num"]
@@ -129,12 +125,7 @@ class SearchSpace:
     # ---- validation ---------------------------------------------------------------
     def validate(self, arch: Architecture) -> Architecture:
         """Return ``arch`` unchanged or raise naming the key, value and allowed values."""
-        for field in (
-            "encoder_embed_dim",
-            "encoder_layer_num",
-            "decoder_embed_dim",
-            "decoder_layer_num",
-        ):
+        for field in SCALAR_FIELDS:
             value = getattr(arch, field)
             if value not in self.choices[field]:
                 raise InvalidArchitectureError(

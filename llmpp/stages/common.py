@@ -58,6 +58,14 @@ def build(cfg: DictConfig, what: str, **kwargs: Any) -> Any:
         raise ConfigError(f"{what}: {message}") from None
 
 
+def compose_stage(stage: str, overrides: list[str] | None = None) -> DictConfig:
+    """A stage's composed config without starting a Hydra run (tests, scripts)."""
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(version_base="1.3", config_dir=CONF_DIR, job_name=stage):
+        return compose(config_name=stage, overrides=overrides or [], return_hydra_config=False)
+
+
 def run_dir() -> Path:
     """The Hydra run dir of the current job."""
     return Path(HydraConfig.get().runtime.output_dir)

@@ -11,6 +11,7 @@ import yaml
 from omegaconf import DictConfig
 
 from llmpp.errors import InvalidArchitectureError, UserError
+from llmpp.hardware.target import latency_from_config
 from llmpp.metrics.efficiency import efficiency
 from llmpp.space.architecture import Architecture
 from llmpp.space.search_space import SearchSpace
@@ -41,7 +42,7 @@ def describe(cfg: DictConfig) -> dict[str, Any]:
     task = TaskSpec.from_config(cfg.task)
     arch = load_arch_file(cfg.arch, space)
     metrics = efficiency(arch, task.vocab_size, space.qkv_dim)
-    return {
+    payload = {
         "arch": arch.to_hat(),
         "arch_key": arch.key(),
         "task": task.name,
@@ -50,6 +51,11 @@ def describe(cfg: DictConfig) -> dict[str, Any]:
         "space_hash": space.hash(),
         "metrics": metrics.as_dict(),
     }
+    latency = latency_from_config(cfg, space, task)  # hardware.latency_predictor=<artifact>
+    if latency is not None:
+        payload["latency_ms"] = float(latency.predict([arch])[0])
+        payload["hardware"] = {"name": str(cfg.hardware.name), **latency.describe()}
+    return payload
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="describe")

@@ -1,0 +1,1 @@
+"""Hardware targets: measured latency of standalone models and its predictors."""

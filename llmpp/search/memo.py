@@ -1,0 +1,95 @@
+"""Scores memoised per (predictor, architecture), with batched calls and accounting.
+
+HAT re-scores every parent every iteration; here a parent carried into the next
+iteration costs nothing, and all unscored candidates of an iteration go to the
+predictor in one ``predict`` call (one batched supernet pass, one distill forward).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from llmpp.errors import ConfigError
+from llmpp.predictors.base import Predictor
+from llmpp.space.architecture import Architecture
+
+
+class MemoScorer:
+    """Scores architectures with named predictors, each architecture once per predictor.
+
+    Args:
+        predictors: predictor name (as the search asks for it) -> fitted predictor.
+    """
+
+    def __init__(self, predictors: Mapping[str, Predictor]) -> None:
+        self.predictors = dict(predictors)
+        self.memo: dict[str, dict[str, float]] = {name: {} for name in self.predictors}
+        self.evaluations: dict[str, int] = {name: 0 for name in self.predictors}
+        self.calls: dict[str, int] = {name: 0 for name in self.predictors}
+        self.seconds: dict[str, float] = {name: 0.0 for name in self.predictors}
+        self.archs: dict[str, Architecture] = {}  # every scored architecture by key
+
+    def require(self, names: Sequence[str]) -> None:
+        """Fail early, with the fix, when the search needs a predictor not configured."""
+        missing = [n for n in names if n not in self.predictors]
+        if missing:
+            raise ConfigError(
+                f"the search needs predictor {missing[0]!r} but only "
+                f"{', '.join(sorted(self.predictors)) or 'none'} are configured; "
+                f"add it under search.predictors"
+            )
+
+    def score(self, name: str, archs: Sequence[Architecture]) -> np.ndarray:
+        """One score per architecture; only the unseen ones reach the predictor."""
+        self.require([name])
+        memo = self.memo[name]
+        keys = [a.key() for a in archs]
+        todo: dict[str, Architecture] = {}
+        for key, arch in zip(keys, archs, strict=True):
+            if key not in memo and key not in todo:
+                todo[key] = arch
+        if todo:
+            started = time.perf_counter()
+            values = np.asarray(self.predictors[name].predict(list(todo.values())), np.float64)
+            self.seconds[name] += time.perf_counter() - started
+            if values.shape != (len(todo),):
+                raise RuntimeError(f"predictor {name} returned {values.shape} for {len(todo)}")
+            memo.update(zip(todo, (float(v) for v in values), strict=True))
+            self.archs.update(todo)
+            self.evaluations[name] += len(todo)
+            self.calls[name] += 1
+        return np.asarray([memo[k] for k in keys], dtype=np.float64)
+
+    def cost(self) -> dict[str, dict[str, float]]:
+        """Each predictor's own cost report (LLM calls, tokens, USD)."""
+        return {name: dict(p.cost()) for name, p in self.predictors.items()}
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per scored architecture: its key, arch and each predictor's score."""
+        return [
+            {"key": key, "arch": arch, **{n: self.memo[n].get(key) for n in self.predictors}}
+            for key, arch in self.archs.items()
+        ]
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "archs": {k: a.as_dict() for k, a in self.archs.items()},
+            "memo": self.memo,
+            "evaluations": self.evaluations,
+            "calls": self.calls,
+            "seconds": self.seconds,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        from llmpp.search.base import arch_from_dict
+
+        self.archs = {k: arch_from_dict(a) for k, a in state.get("archs", {}).items()}
+        for name in self.predictors:
+            self.memo[name] = {k: float(v) for k, v in state["memo"].get(name, {}).items()}
+            self.evaluations[name] = int(state["evaluations"].get(name, 0))
+            self.calls[name] = int(state["calls"].get(name, 0))
+            self.seconds[name] = float(state["seconds"].get(name, 0.0))

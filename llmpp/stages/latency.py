@@ -1,0 +1,194 @@
+"""``llmpp latency hardware=<hw> space=<space> task=<task>``: measure, fit, report.
+
+Samples ``latency.samples`` architectures (seeded), measures each one's standalone
+model on the hardware target into ``latency.csv`` (appended chunk by chunk: a
+killed run, rerun with ``resume=<its run dir>``, measures only what is missing),
+fits a latency predictor on a train split, scores MAPE and Kendall tau on the
+held-out architectures and writes, in the run dir:
+
+* ``latency_predictor.pt`` — the self-describing artifact; point
+  ``hardware.latency_predictor=`` at it for ``constraint=latency`` and ``describe``;
+* ``latency.json`` — device metadata, measurement protocol, the measurement's own
+  spread, held-out and cross-validated scores of every model, wall seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import hydra
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+from tqdm.auto import tqdm
+
+from llmpp.errors import ConfigError
+from llmpp.hardware.artifact import artifact_payload, save_artifact
+from llmpp.hardware.dataset import LatencyDataset
+from llmpp.hardware.fit import fit_latency_model
+from llmpp.hardware.measure import LatencyMeter, LatencyRecord, MeasureConfig, torch_threads
+from llmpp.hardware.predictor import mape
+from llmpp.space.architecture import Architecture
+from llmpp.space.search_space import SearchSpace
+from llmpp.stages.common import CONF_DIR, build, guarded, run_dir
+from llmpp.task import TaskSpec
+from llmpp.utils.io import atomic_open, write_json
+
+log = logging.getLogger(__name__)
+ARTIFACT_NAME = "latency_predictor.pt"
+CONFIG_FILE = "latency_config.yaml"
+
+
+def sample_archs(space: SearchSpace, n: int, seed: int) -> list[Architecture]:
+    """``n`` distinct architectures (fewer if the space is smaller), seeded."""
+    rng = np.random.default_rng(seed)
+    found: dict[str, Architecture] = {}
+    for _ in range(50 * n):
+        if len(found) == n:
+            break
+        arch = space.sample(rng)
+        found.setdefault(arch.key(), arch)
+    return list(found.values())
+
+
+def measure_missing(
+    meter: LatencyMeter, archs: list[Architecture], dataset: LatencyDataset, *,
+    chunk: int, progress: bool,
+) -> int:
+    """Measure the architectures ``dataset`` lacks, appending each chunk; returns how many."""
+    todo = [a for a in archs if a not in dataset]
+    repeats = meter.config.repeats
+    with tqdm(total=len(todo) * repeats, desc="latency", unit="run", disable=not progress,
+              dynamic_ncols=True) as bar:
+        for start in range(0, len(todo), chunk):
+            part = todo[start : start + chunk]
+            size = len(part)
+            dataset.append(meter.measure(part, on_round=lambda: bar.update(size)))  # noqa: B023
+    return len(todo)
+
+
+def spread_summary(records: list[LatencyRecord]) -> dict[str, float]:
+    """How repeatable single measurements were (medians and 90th percentiles over archs)."""
+    iqr = np.array([r.iqr_rel for r in records])
+    ratio = np.array([r.max_min for r in records])
+    return {
+        "iqr_over_median": {"median": float(np.median(iqr)), "p90": float(np.percentile(iqr, 90))},
+        "max_over_min": {"median": float(np.median(ratio)), "p90": float(np.percentile(ratio, 90))},
+    }
+
+
+def retest(meter: LatencyMeter, records: list[LatencyRecord]) -> dict[str, float] | None:
+    """Measure some architectures again in a separate pass: the measurement's own MAPE."""
+    if not records:
+        return None
+    again = meter.measure([r.arch for r in records])
+    first = np.array([r.latency_ms for r in records])
+    second = np.array([r.latency_ms for r in again])
+    return {"archs": len(records), "mape": mape(second, first),
+            "median_ratio": float(np.median(second / first))}
+
+
+def _prepare_dir(cfg: DictConfig) -> tuple[DictConfig, Path | None]:
+    """Continue ``resume=<run dir>`` with its saved config, or start fresh."""
+    if not cfg.get("resume"):
+        return cfg, None
+    out_dir = Path(str(cfg.resume)).expanduser()
+    saved = out_dir / CONFIG_FILE
+    if not saved.is_file():
+        raise ConfigError(f"resume={out_dir} is not a latency run dir (no {CONFIG_FILE}); "
+                          "pass the run dir of an earlier `llmpp latency`")
+    old = OmegaConf.load(saved)
+    old.resume = str(out_dir)
+    return old, out_dir
+
+
+def _measure_config(cfg: DictConfig) -> MeasureConfig:
+    block = OmegaConf.to_container(cfg.latency.measure, resolve=True)
+    try:
+        return MeasureConfig(**block, seed=int(cfg.seed))
+    except TypeError as exc:
+        raise ConfigError(f"latency.measure: {exc}; check its keys") from None
+
+
+def _fit(cfg: DictConfig, archs: list[Architecture], records: list[LatencyRecord],
+         space: SearchSpace, task: TaskSpec, measure: MeasureConfig):
+    block = cfg.latency
+    options = OmegaConf.to_container(block.get("models") or {}, resolve=True)
+    return fit_latency_model(
+        archs, np.array([r.latency_ms for r in records]), space=space,
+        vocab_size=task.vocab_size, measure=measure, kind=str(block.model), options=options,
+        test_fraction=float(block.test_fraction), cv_folds=int(block.cv_folds),
+        seed=int(cfg.seed),
+    )
+
+
+def run_latency(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
+    """Measure, fit and score; writes latency.csv, the artifact and latency.json."""
+    started = time.perf_counter()
+    cfg, resumed = _prepare_dir(cfg)
+    out_dir = Path(resumed or out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if resumed is None:
+        with atomic_open(out_dir / CONFIG_FILE) as handle:
+            handle.write(OmegaConf.to_yaml(cfg, resolve=True))
+    if cfg.task.get("members"):
+        raise ConfigError("latency measures one task at a time; pass task=<one task>")
+    space, task = build(cfg.space, "space"), TaskSpec.from_config(cfg.task)
+    target = build(cfg.hardware, "hardware")
+    measure = _measure_config(cfg)
+    block = cfg.latency
+    archs = sample_archs(space, int(block.samples), int(cfg.seed))
+    dataset = LatencyDataset(out_dir / "latency.csv")
+    with torch_threads(target.threads) as threads:
+        meter = target.meter(vocab_size=task.vocab_size, qkv_dim=space.qkv_dim, config=measure)
+        metadata = target.metadata(threads)
+        already = sum(a in dataset for a in archs)
+        measured = measure_missing(meter, archs, dataset, chunk=int(block.chunk),
+                                   progress=bool(block.progress))
+    measured_s = time.perf_counter() - started
+    records = [dataset.get(a) for a in archs]
+    fit_started = time.perf_counter()
+    result = _fit(cfg, archs, records, space, task, measure)  # all cores: not timed
+    fit_s = time.perf_counter() - fit_started
+    with torch_threads(target.threads):
+        held_out = [records[i] for i in result.test_index[: int(block.get("retest") or 0)]]
+        repeat = retest(meter, held_out)
+    training = {"samples": len(archs), "train": len(archs) - len(result.test_predictions),
+                "test": len(result.test_predictions), "model": str(block.model),
+                "chosen": result.kind, "test_fraction": float(block.test_fraction),
+                "cv_folds": int(block.cv_folds), "seed": int(cfg.seed),
+                "options": OmegaConf.to_container(block.get("models") or {}, resolve=True)}
+    metrics = {"test": result.test, "candidates": result.candidates, "cv": result.cv,
+               "spread": spread_summary(records), "retest": repeat}
+    artifact = out_dir / ARTIFACT_NAME
+    save_artifact(artifact, artifact_payload(
+        result.model, space=space, task=task, hardware=metadata, measurement=measure,
+        training=training, metrics=metrics))
+    payload = {
+        "hardware": metadata, "space": space.name, "space_hash": space.hash(), "task": task.name,
+        "measurement": measure.as_dict(), "training": training, **metrics,
+        "counts": {"archs": len(archs), "measured_now": measured, "reused": already},
+        "latency_ms": {"min": min(r.latency_ms for r in records),
+                       "median": float(np.median([r.latency_ms for r in records])),
+                       "max": max(r.latency_ms for r in records)},
+        "artifact": str(artifact), "csv": str(out_dir / "latency.csv"),
+        "wall_seconds": {"measure": measured_s, "fit": fit_s,
+                         "total": time.perf_counter() - started},
+    }
+    write_json(out_dir / "latency.json", payload)
+    return payload
+
+
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="latency")
+@guarded
+def main(cfg: DictConfig) -> None:
+    p = run_latency(cfg, run_dir())
+    test, spread = p["test"], p["spread"]["iqr_over_median"]["median"]
+    retest_mape = (p["retest"] or {}).get("mape")
+    print(f"latency predictor ({p['training']['chosen']}) on {p['training']['test']} held-out "
+          f"archs: MAPE {test['mape']:.2f} %, Kendall tau {test['kendall_tau']:.3f}; "
+          f"measurement spread IQR/median {100 * spread:.1f} %"
+          + (f", retest MAPE {retest_mape:.2f} %" if retest_mape is not None else "")
+          + f"; wrote {p['artifact']}")

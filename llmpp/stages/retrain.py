@@ -1,0 +1,167 @@
+"""``llmpp retrain``: train architectures from scratch; a result file and a gold set.
+
+One architecture (``arch=<yaml>``) -> ``retrain.json`` with valid/test BLEU and loss.
+A list (``retrain.archs=<file>`` or ``retrain.sample=N``) -> every result in
+``retrain.json`` and a gold set in the authors' layout under ``<run dir>/gold``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import hydra
+import lightning as L
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+
+from llmpp.errors import ConfigError
+from llmpp.space.architecture import Architecture
+from llmpp.stages.common import CONF_DIR, build, guarded, run_dir
+from llmpp.training.evaluation import bleu_on_split, evaluate_loss
+from llmpp.training.gold_set import make_record, read_arch_file, write_gold_set
+from llmpp.training.runner import build_datamodule, build_module, build_trainer, resume_path
+from llmpp.utils.io import write_json
+
+log = logging.getLogger(__name__)
+
+
+def train_one(cfg: DictConfig, space, arch: Architecture, out_dir: Path) -> dict[str, Any]:
+    """Train ``arch`` from scratch in ``out_dir`` (resumable); returns its scores."""
+    done = out_dir / "result.json"
+    if done.is_file():
+        return json.loads(done.read_text())
+    started = time.perf_counter()
+    L.seed_everything(int(cfg.seed), workers=True, verbose=False)
+    datamodule = build_datamodule(cfg)
+    module = build_module(cfg, space, arch=arch.to_hat())
+    trainer = build_trainer(cfg, out_dir)
+    trainer.fit(module, datamodule=datamodule, ckpt_path=resume_path("auto", out_dir))
+    trainer.save_checkpoint(str(out_dir / "checkpoints" / "last.ckpt"))
+    datamodule.setup()
+    limit, beam = cfg.retrain.get("eval_bleu_limit"), int(cfg.retrain.beam)
+    result: dict[str, Any] = {"arch": arch.to_hat(), "steps": int(trainer.global_step)}
+    for split in ("valid", "test"):
+        loader = datamodule.loader(split, shuffle=False)
+        result[f"{split}_loss"] = evaluate_loss(module.model, loader)
+        bleu = bleu_on_split(module.model, datamodule, split, limit=limit, beam=beam)
+        result[f"{split}_BLEU"] = bleu.score
+        result["bleu_signature"] = bleu.signature
+    result["wall_seconds"] = time.perf_counter() - started
+    write_json(done, result)
+    return result
+
+
+def _load_arch(value: Any, space) -> Architecture:
+    if isinstance(value, str):
+        archs = read_arch_file(value, space)
+        if len(archs) != 1:
+            raise ConfigError(f"arch={value} holds {len(archs)} architectures; use retrain.archs=")
+        return archs[0]
+    return space.from_hat(OmegaConf.to_container(value, resolve=True))
+
+
+def arch_list(cfg: DictConfig, space) -> list[Architecture]:
+    """The architectures a list run trains (file or seeded sample), duplicates removed."""
+    if cfg.retrain.get("archs"):
+        archs = read_arch_file(cfg.retrain.archs, space)
+    elif int(cfg.retrain.get("sample") or 0) > 0:
+        archs = space.sample(
+            np.random.default_rng(int(cfg.retrain.sample_seed)), int(cfg.retrain.sample)
+        )
+    else:
+        raise ConfigError(
+            "nothing to train: pass arch=<yaml>, retrain.archs=<file> or retrain.sample=N"
+        )
+    unique = {a.key(): a for a in archs}
+    return list(unique.values())
+
+
+def supernet_scores(
+    cfg: DictConfig, space, archs: list[Architecture]
+) -> dict[str, dict[str, float]]:
+    """Inherited-weight valid loss and BLEU per architecture key (column ``Supernet``)."""
+    from llmpp.predictors.base import TaskContext
+    from llmpp.predictors.supernet import SupernetPredictor
+    from llmpp.task import TaskSpec
+
+    out: dict[str, dict[str, float]] = {a.key(): {} for a in archs}
+    for metric in ("loss", "bleu"):
+        predictor = SupernetPredictor(checkpoint=cfg.retrain.supernet_checkpoint, metric=metric)
+        predictor.setup(TaskContext(task=TaskSpec.from_config(cfg.task), space=space))
+        scores = predictor.predict(archs)
+        predictor.close()
+        for arch, score in zip(archs, scores, strict=True):
+            key = "valid_loss" if metric == "loss" else "valid_BLEU"
+            out[arch.key()][key] = -float(score) if metric == "loss" else float(score)
+    return out
+
+
+def run_retrain(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
+    """Train one architecture or a list; returns the ``retrain.json`` payload."""
+    space = build(cfg.space, "space")
+    if cfg.get("arch") is not None:
+        arch = _load_arch(cfg.arch, space)
+        result = train_one(cfg, space, arch, out_dir / "arch")
+        payload = {"task": str(cfg.task.name), "space": space.name, **result}
+        write_json(out_dir / "retrain.json", payload)
+        return payload
+    archs = arch_list(cfg, space)
+    results = []
+    for i, arch in enumerate(archs):
+        log.info("architecture %d/%d: %s", i + 1, len(archs), arch.short())
+        arch_dir = out_dir / "archs" / f"{i:03d}-{arch.key()}"
+        results.append(train_one(cfg, space, arch, arch_dir))
+        if not cfg.retrain.get("keep_checkpoints"):
+            shutil.rmtree(arch_dir / "checkpoints", ignore_errors=True)
+    extra = supernet_scores(cfg, space, archs) if cfg.retrain.get("supernet_checkpoint") else {}
+    records = [
+        make_record(
+            a,
+            r,
+            int(cfg.task.vocab_size),
+            space.qkv_dim,
+            {"Supernet": extra[a.key()]} if extra else None,
+        )
+        for a, r in zip(archs, results, strict=True)
+    ]
+    gold = cfg.retrain.gold
+    files = write_gold_set(
+        records,
+        out_dir / "gold",
+        str(cfg.task.get("gold_name") or cfg.task.name),
+        seeds=list(gold.seeds),
+        demos=int(gold.demos),
+        test=int(gold.test),
+    )
+    payload = {
+        "task": str(cfg.task.name),
+        "space": space.name,
+        "gold_dir": str(out_dir / "gold"),
+        "gold_files": [str(f) for f in files],
+        "results": results,
+    }
+    write_json(out_dir / "retrain.json", payload)
+    return payload
+
+
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="retrain")
+@guarded
+def main(cfg: DictConfig) -> None:
+    out_dir = run_dir()
+    payload = run_retrain(cfg, out_dir)
+    rows = payload.get("results") or [payload]
+    for row in rows:
+        arch = Architecture.from_hat(row["arch"])
+        print(
+            f"{arch.short():>14}: valid BLEU {row['valid_BLEU']:.2f}"
+            f"  test BLEU {row['test_BLEU']:.2f}"
+            f"  valid loss {row['valid_loss']:.3f}"
+        )
+    if "gold_dir" in payload:
+        print(f"\ngold set: {payload['gold_dir']}")
+    print(f"wrote {out_dir / 'retrain.json'}")

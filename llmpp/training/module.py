@@ -1,0 +1,194 @@
+"""The LightningModule that trains a SuperTransformer (or one architecture from scratch).
+
+``sampling`` chooses what runs at each training step:
+
+* ``random`` — HAT: one architecture drawn uniformly from the space;
+* ``sandwich`` — the largest, the smallest and ``num_random`` random architectures,
+  their losses summed before one optimiser step;
+* ``largest`` — always the largest (a plain big Transformer);
+* ``fixed`` — train ``arch`` from scratch; the model is then a standalone
+  ``Transformer`` of exactly that architecture (no supernet weights).
+
+Each step's random architectures come from a generator seeded by (seed, step), so
+every DDP rank trains the same sub-network and a resumed run draws what an
+uninterrupted one would. The checkpoint stores the search space (spec and hash).
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+
+from llmpp.errors import ConfigError, CorruptFileError, DataNotFoundError
+from llmpp.models.super_transformer import SuperTransformer
+from llmpp.models.transformer import ModelShape, Transformer
+from llmpp.space.architecture import Architecture
+from llmpp.space.search_space import SearchSpace
+from llmpp.training.evaluation import evaluate_loss
+from llmpp.training.objective import Schedule, label_smoothed_loss
+
+SAMPLING = ("random", "sandwich", "largest", "fixed")
+
+
+def space_from_spec(name: str, spec: Mapping[str, Any]) -> SearchSpace:
+    """Rebuild a ``SearchSpace`` from ``SearchSpace.spec()`` (as stored in checkpoints)."""
+    return SearchSpace(
+        name=name, **{k: list(v) if isinstance(v, list | tuple) else v for k, v in spec.items()}
+    )
+
+
+class TranslationModule(L.LightningModule):
+    """Supernet or fixed-architecture training with label-smoothed cross entropy."""
+
+    def __init__(
+        self,
+        *,
+        space_name: str,
+        space_spec: Mapping[str, Any],
+        vocab_size: int,
+        sampling: str = "random",
+        num_random: int = 1,
+        arch: Mapping[str, Any] | None = None,
+        dropout: float = 0.1,
+        attention_dropout: float = 0.0,
+        label_smoothing: float = 0.1,
+        max_lr: float = 1e-3,
+        init_lr: float = 1e-7,
+        min_lr: float = 1e-7,
+        warmup_steps: int = 10000,
+        total_steps: int = 40000,
+        betas: tuple[float, float] = (0.9, 0.98),
+        weight_decay: float = 0.0,
+        seed: int = 0,
+        task: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        if sampling not in SAMPLING:
+            raise ConfigError(
+                f"sampling={sampling!r} is unknown; choose one of: {', '.join(SAMPLING)}"
+            )
+        self.save_hyperparameters()
+        self.space = space_from_spec(space_name, dict(space_spec))
+        self.space_hash = self.space.hash()
+        if sampling == "fixed":
+            if arch is None:
+                raise ConfigError("sampling=fixed needs an architecture (arch=<yaml>)")
+            fixed = self.space.from_hat(dict(arch))
+            self.model: Transformer = Transformer(
+                ModelShape.of(fixed, vocab_size, self.space.qkv_dim),
+                fixed,
+                dropout=dropout,
+                attention_dropout=attention_dropout,
+            )
+        else:
+            self.model = SuperTransformer(
+                self.space, vocab_size, dropout=dropout, attention_dropout=attention_dropout
+            )
+        self.schedule = Schedule(max_lr, init_lr, min_lr, warmup_steps, total_steps)
+
+    # ---- which sub-networks run -------------------------------------------------------------
+    @property
+    def is_supernet(self) -> bool:
+        return isinstance(self.model, SuperTransformer)
+
+    def step_archs(self, step: int) -> list[Architecture]:
+        """The architectures trained at ``step`` (same on every rank, reproducible)."""
+        hp = self.hparams
+        if not self.is_supernet:
+            return [self.model.arch]
+        rng = np.random.default_rng([int(hp.seed), int(step)])
+        if hp.sampling == "largest":
+            return [self.space.largest()]
+        if hp.sampling == "sandwich":
+            return [
+                self.space.largest(),
+                self.space.smallest(),
+                *self.space.sample(rng, int(hp.num_random)),
+            ]
+        return [self.space.sample(rng)]
+
+    def run_arch(self, arch: Architecture) -> Transformer:
+        """The model with ``arch`` active (the supernet in place; a fixed model as is)."""
+        if self.is_supernet:
+            self.model.set_arch(arch)
+        return self.model
+
+    # ---- Lightning hooks ------------------------------------------------------------------
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        total = None
+        nll_sum, tokens = 0.0, 0
+        for arch in self.step_archs(self.global_step):
+            logits = self.run_arch(arch)(batch["src"], batch["tgt_in"])
+            loss, nll, n = label_smoothed_loss(
+                logits, batch["tgt_out"], self.hparams.label_smoothing
+            )
+            per_token = loss / max(n, 1)
+            total = per_token if total is None else total + per_token
+            nll_sum, tokens = nll_sum + float(nll.detach()), tokens + n
+        self.log("train/loss", total, prog_bar=True, on_step=True, batch_size=tokens)
+        self.log("train/nll", nll_sum / max(tokens, 1), on_step=True, batch_size=tokens)
+        self.log("train/tokens", float(tokens), on_step=True, reduce_fx="sum", batch_size=1)
+        self.log("lr", self.schedule.lr(self.global_step), on_step=True, batch_size=1)
+        return total
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        archs = {"largest": self.space.largest(), "smallest": self.space.smallest()}
+        if not self.is_supernet:
+            archs = {"arch": self.model.arch}
+        for label, arch in archs.items():
+            model = self.run_arch(arch)
+            logits = model(batch["src"], batch["tgt_in"])
+            _, nll, n = label_smoothed_loss(logits, batch["tgt_out"], 0.0)
+            # The first one is what checkpointing monitors ("val/loss").
+            name = "val/loss" if label in ("largest", "arch") else f"val/loss_{label}"
+            self.log(
+                name, nll / max(n, 1), prog_bar=name == "val/loss", batch_size=n, sync_dist=True
+            )
+
+    def configure_optimizers(self):
+        hp = self.hparams
+        optimizer = torch.optim.Adam(
+            self.parameters(), lr=hp.max_lr, betas=tuple(hp.betas), weight_decay=hp.weight_decay
+        )
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": self.schedule.scheduler(optimizer), "interval": "step"},
+        }
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["llmpp"] = {
+            "space_hash": self.space_hash,
+            "space_name": self.space.name,
+            "space_spec": self.space.spec(),
+            "task": self.hparams.task,
+        }
+
+    # ---- loading ----------------------------------------------------------------------------
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, map_location: str = "cpu") -> TranslationModule:
+        """Rebuild a module from a checkpoint of ``llmpp supernet`` or ``llmpp retrain``."""
+        try:
+            checkpoint = torch.load(str(path), map_location=map_location, weights_only=False)
+            module = cls(**checkpoint["hyper_parameters"])
+            module.load_state_dict(checkpoint["state_dict"])
+        except FileNotFoundError:
+            raise DataNotFoundError(
+                f"checkpoint {path} does not exist; train one with llmpp supernet"
+            ) from None
+        except (KeyError, RuntimeError, pickle.UnpicklingError) as exc:
+            raise CorruptFileError(
+                f"{path} is not an llmpp checkpoint ({str(exc)[:120]})"
+            ) from None
+        return module.eval()
+
+    # ---- inherited-weight evaluation -----------------------------------------------------
+    def subnet_loss(self, arch: Architecture, batches) -> float:
+        """Validation loss of ``arch`` with inherited weights (or of the fixed model)."""
+        model = self.run_arch(self.space.validate(arch)) if self.is_supernet else self.model
+        return evaluate_loss(model, batches)

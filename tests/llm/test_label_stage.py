@@ -1,0 +1,123 @@
+"""``llmpp label``: labels.jsonl rows, resume after a kill, free reruns."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from llmpp.llm.cache import ReplyCache, prompt_sha
+from llmpp.llm.fake_server import FakeLLMServer
+from llmpp.stages.label import read_labels, run_label
+
+KEYS = {
+    "arch",
+    "arch_key",
+    "prediction",
+    "std",
+    "samples",
+    "failure",
+    "backend",
+    "model",
+    "prompt",
+    "task",
+    "seed",
+}
+
+
+def overrides(srv, gold_root, *extra):
+    return [
+        "llm=openai_compatible",
+        f"llm.base_url={srv.base_url}",
+        "llm.model=fake",
+        "llm.backoff_base=0.01",
+        f"benchmark.root={gold_root}",
+        "predictor.progress=false",
+        *extra,
+    ]
+
+
+def test_authors_pool_rows(tmp_path, gold_root, compose):
+    first: list[str] = []
+
+    def answer(prompt):  # the first architecture asked never gets a number
+        first.append(first[0] if first else prompt)
+        return "banana" if prompt == first[0] else "25.5"
+
+    with FakeLLMServer(answer=answer) as srv:
+        cfg = compose(
+            "label",
+            overrides(srv, gold_root, "label.limit=12", "label.chunk=5", "llm.concurrency=1"),
+        )
+        summary = run_label(cfg, tmp_path / "run")
+    rows = read_labels(tmp_path / "run" / "labels.jsonl")
+    assert len(rows) == 12 == summary["rows"]
+    assert all(set(row) == KEYS for row in rows)
+    assert len({row["arch_key"] for row in rows}) == 12
+    failed = [row for row in rows if row["prediction"] is None]
+    assert len(failed) == 1 and "no usable number" in failed[0]["failure"]
+    ok = [row for row in rows if row["prediction"] is not None]
+    assert all(row["prediction"] == 25.5 and row["std"] == 0.0 for row in ok)
+    assert {row["task"] for row in rows} == {"wmt14_en_de"} and rows[0]["seed"] == 123
+    assert rows[0]["backend"] == "openai_compatible" and rows[0]["prompt"] == "default"
+
+
+def test_torn_last_line_is_dropped(tmp_path):
+    path = tmp_path / "labels.jsonl"
+    path.write_text(json.dumps({"a": 1}) + "\n" + '{"a": 2, "b"')
+    assert read_labels(path) == [{"a": 1}]
+    assert path.read_text() == json.dumps({"a": 1}) + "\n"
+
+
+def test_killed_run_resumes_without_repeating_answered_calls(
+    tmp_path, gold_root, compose, monkeypatch
+):
+    run_dir, cache_dir = tmp_path / "run", tmp_path / "cache"
+    env = {**os.environ, "LLMPP_CACHE_DIR": str(cache_dir)}
+    n = 40
+    with FakeLLMServer(delay=0.05) as srv:
+        extra = (f"label.n={n}", "label.pool=sample", "label.chunk=4", "llm.concurrency=2")
+        command = [
+            sys.executable,
+            "-m",
+            "llmpp.cli",
+            "label",
+            *overrides(srv, gold_root, *extra),
+            f"hydra.run.dir={run_dir}",
+        ]
+        process = subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        deadline = time.monotonic() + 150
+        while srv.total_requests < 10 and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.02)
+        assert process.poll() is None, process.stderr.read().decode()[-2000:]
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+        process.stderr.close()
+        first_phase = srv.total_requests
+        assert 10 <= first_phase < n
+        cache = ReplyCache(cache_dir / "llm" / "replies.sqlite")
+        answered = cache.answered_prompts()
+        cache.close()
+        assert answered, "replies must be persisted as they arrive"
+        srv.log.clear()
+
+        monkeypatch.setenv("LLMPP_CACHE_DIR", str(cache_dir))
+        run_label(compose("label", overrides(srv, gold_root, *extra)), run_dir)
+        resumed = list(srv.log)
+        assert not [p for p in resumed if prompt_sha(p) in answered], (
+            "an answered call was repeated"
+        )
+        assert len(resumed) <= n - len(answered)
+        rows = read_labels(run_dir / "labels.jsonl")
+        assert len(rows) == n and len({r["arch_key"] for r in rows}) == n
+        assert all(r["prediction"] is not None for r in rows)
+
+        # A second identical run elsewhere makes zero calls.
+        srv.log.clear()
+        summary = run_label(compose("label", overrides(srv, gold_root, *extra)), tmp_path / "again")
+        assert srv.log == []
+        cost = summary["tasks"]["wmt14_en_de"]["cost"]
+        assert cost["llm_calls"] == 0 and cost["cache_hits"] == n

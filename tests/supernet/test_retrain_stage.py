@@ -1,0 +1,46 @@
+"""``llmpp retrain``: one architecture, and a gold set the benchmark reads."""
+
+import json
+
+import yaml
+from helpers_supernet import TINY_TASK
+
+from llmpp.gold.records import load_gold_split
+from llmpp.stages.retrain import run_retrain
+
+FAST = [
+    *TINY_TASK,
+    "trainer.max_steps=2",
+    "trainer.val_check_interval=2",
+    "retrain.eval_bleu_limit=1",
+]
+
+
+def test_one_architecture(compose, tmp_path, mini_space):
+    arch_file = tmp_path / "arch.yaml"
+    arch_file.write_text(yaml.safe_dump(mini_space.smallest().to_hat()))
+    payload = run_retrain(compose("retrain", [*FAST, f"arch={arch_file}"]), tmp_path / "run")
+    saved = json.loads((tmp_path / "run" / "retrain.json").read_text())
+    assert saved["valid_BLEU"] == payload["valid_BLEU"] and "test_loss" in saved
+    assert saved["steps"] == 2 and saved["bleu_signature"].startswith("nrefs:1")
+
+
+def test_gold_set_layout(compose, tmp_path, mini_space):
+    overrides = [
+        *FAST,
+        "retrain.sample=3",
+        "retrain.gold.demos=1",
+        "retrain.gold.test=2",
+        "retrain.gold.seeds=[123,456]",
+    ]
+    payload = run_retrain(compose("retrain", overrides), tmp_path)
+    gold = payload["gold_dir"]
+    demos = load_gold_split("synthetic_en_de", 456, "train", gold_dir=gold)
+    tests = load_gold_split("synthetic_en_de", 456, "test", gold_dir=gold)
+    assert len(demos) == 1 and len(tests) == 2
+    assert {r.arch.key() for r in demos + tests} == {
+        mini_space.from_hat(r["arch"]).key() for r in payload["results"]
+    }
+    record = tests[0]
+    assert {"valid_BLEU", "test_BLEU", "valid_loss"} <= set(record.gold)
+    assert record.metrics["num_parameters_without_embedding_weights"] > 0
