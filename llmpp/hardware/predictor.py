@@ -26,6 +26,7 @@ from torch import nn
 
 from llmpp.errors import ConfigError
 from llmpp.evaluation.metrics import kendall_tau
+from llmpp.hardware.measure import torch_threads
 
 
 def mape(pred: np.ndarray, gold: np.ndarray) -> float:
@@ -96,6 +97,12 @@ class MLPLatencyModel:
         self.y_mean, self.y_std = 0.0, 1.0
 
     def fit(self, x: np.ndarray, y: np.ndarray, seed: int = 0) -> MLPLatencyModel:
+        # One thread: a 400-wide MLP on a few hundred rows gains nothing from more, and
+        # on a loaded machine extra threads wait on each other (measured 100x slower).
+        with torch_threads(1):
+            return self._fit(x, y, seed)
+
+    def _fit(self, x: np.ndarray, y: np.ndarray, seed: int) -> MLPLatencyModel:
         torch.manual_seed(seed)
         self.y_mean, self.y_std = float(y.mean()), float(y.std() or 1.0)
         self.net = _mlp(x.shape[1], self.hidden, self.layers)
@@ -111,7 +118,7 @@ class MLPLatencyModel:
         return self
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        with torch.inference_mode():
+        with torch.inference_mode(), torch_threads(1):
             out = self.net(torch.as_tensor(x, dtype=torch.float32))[:, 0].double().numpy()
         return out * self.y_std + self.y_mean
 

@@ -29,6 +29,9 @@ from llmpp.llm.retry import is_transient, retry_after_seconds
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# The SDK's HTTP client logs every request at INFO; a labelling run makes thousands.
+for _name in ("httpx", "httpx2"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 
 
 class LLMRequestError(UserError):

@@ -124,21 +124,32 @@ def _fit(cfg: DictConfig, archs: list[Architecture], records: list[LatencyRecord
     )
 
 
-def run_latency(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
-    """Measure, fit and score; writes latency.csv, the artifact and latency.json."""
-    started = time.perf_counter()
+def _start(cfg: DictConfig, out_dir: Path) -> tuple[DictConfig, Path]:
+    """The config and run dir to use; a fresh run saves its config for ``resume=``."""
     cfg, resumed = _prepare_dir(cfg)
     out_dir = Path(resumed or out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    saved = out_dir / CONFIG_FILE
     if resumed is None:
-        with atomic_open(out_dir / CONFIG_FILE) as handle:
+        if (out_dir / "latency.csv").is_file() and saved.is_file():
+            old = OmegaConf.load(saved)
+            if old.latency.measure != cfg.latency.measure or old.hardware != cfg.hardware:
+                raise ConfigError(f"{out_dir} holds latencies measured with other settings; "
+                                  f"use another hydra.run.dir or resume={out_dir}")
+        with atomic_open(saved) as handle:
             handle.write(OmegaConf.to_yaml(cfg, resolve=True))
     if cfg.task.get("members"):
         raise ConfigError("latency measures one task at a time; pass task=<one task>")
+    return cfg, out_dir
+
+
+def run_latency(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
+    """Measure, fit and score; writes latency.csv, the artifact and latency.json."""
+    started = time.perf_counter()
+    cfg, out_dir = _start(cfg, out_dir)
     space, task = build(cfg.space, "space"), TaskSpec.from_config(cfg.task)
     target = build(cfg.hardware, "hardware")
-    measure = _measure_config(cfg)
-    block = cfg.latency
+    measure, block = _measure_config(cfg), cfg.latency
     archs = sample_archs(space, int(block.samples), int(cfg.seed))
     dataset = LatencyDataset(out_dir / "latency.csv")
     with torch_threads(target.threads) as threads:
@@ -147,16 +158,14 @@ def run_latency(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         already = sum(a in dataset for a in archs)
         measured = measure_missing(meter, archs, dataset, chunk=int(block.chunk),
                                    progress=bool(block.progress))
-    measured_s = time.perf_counter() - started
+    seconds = {"measure": time.perf_counter() - started}
     records = [dataset.get(a) for a in archs]
-    fit_started = time.perf_counter()
-    result = _fit(cfg, archs, records, space, task, measure)  # all cores: not timed
-    fit_s = time.perf_counter() - fit_started
+    result = _fit(cfg, archs, records, space, task, measure)  # untimed: all cores
+    seconds["fit"] = time.perf_counter() - started - seconds["measure"]
     with torch_threads(target.threads):
-        held_out = [records[i] for i in result.test_index[: int(block.get("retest") or 0)]]
-        repeat = retest(meter, held_out)
-    training = {"samples": len(archs), "train": len(archs) - len(result.test_predictions),
-                "test": len(result.test_predictions), "model": str(block.model),
+        repeat = retest(meter, [records[i] for i in result.test_index[: int(block.retest or 0)]])
+    training = {"samples": len(archs), "train": len(archs) - len(result.test_index),
+                "test": len(result.test_index), "model": str(block.model),
                 "chosen": result.kind, "test_fraction": float(block.test_fraction),
                 "cv_folds": int(block.cv_folds), "seed": int(cfg.seed),
                 "options": OmegaConf.to_container(block.get("models") or {}, resolve=True)}
@@ -166,16 +175,15 @@ def run_latency(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     save_artifact(artifact, artifact_payload(
         result.model, space=space, task=task, hardware=metadata, measurement=measure,
         training=training, metrics=metrics))
+    latencies = [r.latency_ms for r in records]
     payload = {
         "hardware": metadata, "space": space.name, "space_hash": space.hash(), "task": task.name,
         "measurement": measure.as_dict(), "training": training, **metrics,
         "counts": {"archs": len(archs), "measured_now": measured, "reused": already},
-        "latency_ms": {"min": min(r.latency_ms for r in records),
-                       "median": float(np.median([r.latency_ms for r in records])),
-                       "max": max(r.latency_ms for r in records)},
+        "latency_ms": {"min": min(latencies), "median": float(np.median(latencies)),
+                       "max": max(latencies)},
         "artifact": str(artifact), "csv": str(out_dir / "latency.csv"),
-        "wall_seconds": {"measure": measured_s, "fit": fit_s,
-                         "total": time.perf_counter() - started},
+        "wall_seconds": {**seconds, "total": time.perf_counter() - started},
     }
     write_json(out_dir / "latency.json", payload)
     return payload

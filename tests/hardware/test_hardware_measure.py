@@ -87,3 +87,15 @@ def test_cuda_measurement(mini_space):
     assert record.encoder_ms > 0 and record.decoder_ms > 0
     meta = device_metadata("cuda")
     assert meta["gpu_name"] and meta["cuda"]
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="with CUDA the script really measures")
+def test_gpu_script_skips_cleanly_without_cuda(tmp_path):
+    import subprocess
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "gpu_latency.sh"
+    proc = subprocess.run(["bash", str(script), str(tmp_path / "out")], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "skipped" in proc.stdout and not (tmp_path / "out").exists()

@@ -144,8 +144,12 @@ def test_azure_deployment_goes_through_the_same_client(tmp_path, monkeypatch):
     monkeypatch.setenv("AZURE_OPENAI_API_KEY", "azure-test-key")
     with FakeLLMServer() as srv:
         srv.script(["500"])
-        azure = AzureBackend(model="my-deployment", endpoint=srv.base_url.removesuffix("/v1"),
-                             timeout=5, backoff_base=0.01)
+        azure = AzureBackend(
+            model="my-deployment",
+            endpoint=srv.base_url.removesuffix("/v1"),
+            timeout=5,
+            backoff_base=0.01,
+        )
         runner = LLMRunner(azure, ReplyCache(tmp_path / "c.sqlite"))
         [result] = runner.run(["arch A"], parse=parse_score)
         assert result.samples[0].value is not None and runner.meter.retries == 1

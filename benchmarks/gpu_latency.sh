@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Latency measurement and predictor MAPE on a CUDA GPU (issue 5, item 7), a few minutes.
+# Skips cleanly (exit 0, "skipped") when this machine has no CUDA.
+#   bash benchmarks/gpu_latency.sh [OUT_DIR]     (default: $OUT, else outputs/gpu_latency)
+# Prints the card's name and one table per space; each run dir keeps latency.json/csv.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-.venv/bin/python}
+[ -x "$PY" ] || PY=python
+OUT_DIR=${1:-${OUT:-outputs/gpu_latency}}
+if ! "$PY" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)'; then
+  echo "skipped: no CUDA device on this machine"
+  exit 0
+fi
+mkdir -p "$OUT_DIR"
+"$PY" -c 'import torch; print("GPU:", torch.cuda.get_device_name(0), "| torch", torch.__version__)' \
+  | tee "$OUT_DIR/gpu.txt"
+run() {  # name, overrides...
+  local name=$1; shift
+  echo "== $name: llmpp latency hardware=cuda $*" | tee -a "$OUT_DIR/gpu.txt"
+  timeout 400 "$PY" benchmarks/latency_predictor.py "$OUT_DIR/$name" hardware=cuda \
+    latency.progress=false "$@" 2>&1 | tee -a "$OUT_DIR/gpu.txt"
+}
+run hat_mini space=hat_mini task=synthetic_en_de latency.samples=150 latency.measure.warmup=3 \
+  latency.measure.repeats=7
+run hat_space0 space=hat_space0 task=wmt14_en_de latency.samples=100 latency.chunk=20 \
+  latency.retest=20 latency.measure.warmup=3 latency.measure.repeats=7
