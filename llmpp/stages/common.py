@@ -59,11 +59,14 @@ def build(cfg: DictConfig, what: str, **kwargs: Any) -> Any:
 
 
 def compose_stage(stage: str, overrides: list[str] | None = None) -> DictConfig:
-    """A stage's composed config without starting a Hydra run (tests, scripts)."""
+    """A stage's composed config without starting a Hydra run (tests, scripts, `run`)."""
     from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
 
+    if GlobalHydra.instance().is_initialized():  # inside a Hydra app: same config tree
+        return compose(config_name=stage, overrides=overrides or [])
     with initialize_config_dir(version_base="1.3", config_dir=CONF_DIR, job_name=stage):
-        return compose(config_name=stage, overrides=overrides or [], return_hydra_config=False)
+        return compose(config_name=stage, overrides=overrides or [])
 
 
 def run_dir() -> Path:

@@ -106,7 +106,11 @@ def label_task(
 ) -> dict[str, Any]:
     """Label one task's pool into ``path``; returns its cost and counts."""
     seed = int(cfg.label.seed)
-    demos = load_gold_split(task.gold_name or task.name, seed, "train", source=source)
+    gold_dir = (cfg.get("benchmark") or {}).get("gold")  # a gold set from `llmpp retrain`
+    demos = load_gold_split(
+        task.gold_name or task.name, seed, "train", source=None if gold_dir else source,
+        gold_dir=gold_dir,
+    )
     todo = [a for a in label_pool(cfg, task, space, source) if (task.name, a.key()) not in done]
     predictor = build(cfg.predictor, "predictor")
     if not isinstance(predictor, LLMPPPredictor):

@@ -1,0 +1,1 @@
+"""The main job: every stage chained, each output reused by content hash."""
