@@ -13,6 +13,8 @@ export LLMPP_BENCHMARK_ROOT := $(abspath ../shared/llmas/data)
 endif
 endif
 export WANDB_MODE ?= offline
+# Passive OpenMP waiting: busy-waiting threads collapse throughput on a shared CPU.
+export OMP_WAIT_POLICY ?= PASSIVE
 
 .PHONY: install demo test test-fast test-slow lint clean
 
@@ -25,7 +27,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: install
-	$(BIN)/llmpp benchmark experiment=bench_calibrated_nmos
+	$(BIN)/llmpp run
 
 lint: install
 	$(BIN)/ruff check llmpp tests benchmarks

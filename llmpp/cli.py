@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
+
+# OpenMP threads that busy-wait turn a shared or oversubscribed CPU (two training
+# processes, a local LLM server beside training) into 5-15x slower steps; passive
+# waiting costs little when the machine is idle. Must be set before torch loads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from hydra import compose, initialize_config_dir
 from hydra.errors import HydraException

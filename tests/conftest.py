@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
+# As in llmpp.cli: passive OpenMP waiting, set before anything imports torch.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import pytest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLD_ROOT = (ROOT.parent / "shared" / "llmas" / "data").resolve()

@@ -42,8 +42,16 @@ def predicted_latency(cfg: DictConfig, artifact: str, arch: dict[str, Any]) -> f
     return float(predictor.predict([space.from_hat(arch)])[0])
 
 
+def preflight(cfg: DictConfig) -> None:
+    """Catch what would fail late (a missing API key, a bad space) before any training."""
+    build(cfg.space, "space")
+    build(cfg.llm, "llm")  # backends check their keys at construction; nothing starts
+    build(cfg.hardware, "hardware")
+
+
 def run_pipeline(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     """Run or reuse every step; returns the ``summary.json`` payload."""
+    preflight(cfg)
     store = StageStore(cfg.run.artifacts)
     results: dict[str, dict[str, Any]] = {}
     reused: dict[str, bool] = {}
