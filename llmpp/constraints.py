@@ -32,7 +32,13 @@ class Constraint(ABC):
     unit: str = ""
 
     def __init__(self, *, limit: float) -> None:
-        limit = float(limit)
+        try:
+            limit = float(limit)
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"{type(self).__name__}: limit={limit!r} is not a number; "
+                "pass constraint.limit=<number>"
+            ) from None
         if not limit > 0:
             raise ConfigError(f"{type(self).__name__}: limit={limit} must be positive")
         self.limit = limit

@@ -19,6 +19,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from llmpp.errors import CorruptFileError
 from llmpp.utils.io import write_json
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,14 @@ class StageStore:
 
     def cached(self, stage: str, cfg: DictConfig) -> dict[str, Any] | None:
         path = self.dir_for(stage, cfg) / RESULT
-        return json.loads(path.read_text()) if path.is_file() else None
+        if not path.is_file():
+            return None
+        try:
+            return json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise CorruptFileError(
+                f"{path} is corrupt ({exc}); delete {path.parent} to recompute the {stage} step"
+            ) from None
 
     def ensure(
         self, stage: str, cfg: DictConfig, fn: Callable[[DictConfig, Path], dict[str, Any]]

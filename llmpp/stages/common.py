@@ -13,7 +13,7 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from llmpp.errors import ConfigError, UserError
+from llmpp.errors import ConfigError, CorruptFileError, UserError
 from llmpp.utils.paths import conf_dir
 
 log = logging.getLogger(__name__)
@@ -23,7 +23,8 @@ CONF_DIR = str(conf_dir())
 
 def fail(message: str, code: int = 2) -> None:
     """Print one line on stderr and exit (2 = the user can fix it)."""
-    print(f"llmpp: error: {message}", file=sys.stderr, flush=True)
+    # Library messages (YAML, torch) can span lines; the error is always one line.
+    print(f"llmpp: error: {' '.join(str(message).split())}", file=sys.stderr, flush=True)
     sys.exit(code)
 
 
@@ -56,6 +57,22 @@ def build(cfg: DictConfig, what: str, **kwargs: Any) -> Any:
             raise ConfigError(f"{what}: {cause}; check the keys of the {what} config") from None
         message = " ".join(str(exc).split())
         raise ConfigError(f"{what}: {message}") from None
+
+
+def load_saved_config(path: Path) -> DictConfig:
+    """A config a stage saved into its run dir (for ``resume=``); unreadable = corrupt."""
+    import yaml
+    from omegaconf import OmegaConf
+
+    try:
+        cfg = OmegaConf.load(path)
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise CorruptFileError(
+            f"{path} is not a readable saved config ({exc}); restore it or start a new run"
+        ) from None
+    if not isinstance(cfg, DictConfig):
+        raise CorruptFileError(f"{path} is not a saved config (not a mapping); start a new run")
+    return cfg
 
 
 def compose_stage(stage: str, overrides: list[str] | None = None) -> DictConfig:

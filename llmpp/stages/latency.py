@@ -29,10 +29,10 @@ from llmpp.hardware.artifact import artifact_payload, save_artifact
 from llmpp.hardware.dataset import LatencyDataset
 from llmpp.hardware.fit import fit_latency_model
 from llmpp.hardware.measure import LatencyMeter, LatencyRecord, MeasureConfig, torch_threads
-from llmpp.hardware.predictor import mape
+from llmpp.hardware.predictor import MODELS, mape
 from llmpp.space.architecture import Architecture
 from llmpp.space.search_space import SearchSpace
-from llmpp.stages.common import CONF_DIR, build, guarded, run_dir
+from llmpp.stages.common import CONF_DIR, build, guarded, load_saved_config, run_dir
 from llmpp.task import TaskSpec
 from llmpp.utils.io import atomic_open, write_json
 
@@ -99,7 +99,7 @@ def _prepare_dir(cfg: DictConfig) -> tuple[DictConfig, Path | None]:
     if not saved.is_file():
         raise ConfigError(f"resume={out_dir} is not a latency run dir (no {CONFIG_FILE}); "
                           "pass the run dir of an earlier `llmpp latency`")
-    old = OmegaConf.load(saved)
+    old = load_saved_config(saved)
     old.resume = str(out_dir)
     return old, out_dir
 
@@ -132,7 +132,7 @@ def _start(cfg: DictConfig, out_dir: Path) -> tuple[DictConfig, Path]:
     saved = out_dir / CONFIG_FILE
     if resumed is None:
         if (out_dir / "latency.csv").is_file() and saved.is_file():
-            old = OmegaConf.load(saved)
+            old = load_saved_config(saved)
             if old.latency.measure != cfg.latency.measure or old.hardware != cfg.hardware:
                 raise ConfigError(f"{out_dir} holds latencies measured with other settings; "
                                   f"use another hydra.run.dir or resume={out_dir}")
@@ -140,6 +140,10 @@ def _start(cfg: DictConfig, out_dir: Path) -> tuple[DictConfig, Path]:
             handle.write(OmegaConf.to_yaml(cfg, resolve=True))
     if cfg.task.get("members"):
         raise ConfigError("latency measures one task at a time; pass task=<one task>")
+    if str(cfg.latency.model) not in ("auto", *MODELS):
+        # Checked before measuring: the fit comes only after minutes of timing.
+        raise ConfigError(f"latency.model={cfg.latency.model!r}; choose auto or one of "
+                          f"{', '.join(sorted(MODELS))}")
     return cfg, out_dir
 
 

@@ -24,6 +24,7 @@ from llmpp.space.architecture import Architecture
 from llmpp.stages.common import CONF_DIR, build, guarded, run_dir
 from llmpp.training.evaluation import bleu_on_split, evaluate_loss
 from llmpp.training.gold_set import make_record, read_arch_file, write_gold_set
+from llmpp.training.module import TranslationModule
 from llmpp.training.runner import build_datamodule, build_module, build_trainer, resume_path
 from llmpp.utils.io import write_json
 
@@ -111,6 +112,9 @@ def run_retrain(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         write_json(out_dir / "retrain.json", payload)
         return payload
     archs = arch_list(cfg, space)
+    if cfg.retrain.get("supernet_checkpoint"):
+        # Scored after training: a bad checkpoint must fail before hours of it.
+        TranslationModule.from_checkpoint(cfg.retrain.supernet_checkpoint)
     results = []
     for i, arch in enumerate(archs):
         log.info("architecture %d/%d: %s", i + 1, len(archs), arch.short())

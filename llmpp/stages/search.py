@@ -20,7 +20,7 @@ from llmpp.errors import ConfigError
 from llmpp.hardware.target import latency_from_config
 from llmpp.search.session import SearchSession
 from llmpp.space.search_space import SearchSpace
-from llmpp.stages.common import CONF_DIR, build, guarded, run_dir
+from llmpp.stages.common import CONF_DIR, build, guarded, load_saved_config, run_dir
 from llmpp.task import TaskSpec
 from llmpp.utils.io import atomic_open
 
@@ -35,7 +35,7 @@ def _resume_config(cfg: DictConfig) -> tuple[DictConfig, Path]:
     if not saved.is_file():
         raise ConfigError(f"resume={out_dir} is not a search run dir (no {CONFIG_FILE}); "
                           "pass the run dir of an earlier `llmpp search`")
-    old = OmegaConf.load(saved)
+    old = load_saved_config(saved)
     old.resume = str(out_dir)
     return old, out_dir
 

@@ -16,12 +16,14 @@ import hydra
 import lightning as L
 from omegaconf import DictConfig
 
+from llmpp.errors import ConfigError
 from llmpp.stages.common import CONF_DIR, build, guarded, run_dir
 from llmpp.training.evaluation import bleu_on_split, evaluate_loss
 from llmpp.training.runner import build_datamodule, build_module, build_trainer, resume_path
 from llmpp.utils.io import write_json
 
 log = logging.getLogger(__name__)
+SUBNETS = ("largest", "smallest")  # the sub-networks supernet.eval_archs may name
 
 
 def evaluate_subnets(
@@ -49,10 +51,16 @@ def run_supernet(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     started = time.perf_counter()
     L.seed_everything(int(cfg.seed), workers=True, verbose=False)
     space = build(cfg.space, "space")
+    unknown = sorted(set(cfg.supernet.eval_archs) - set(SUBNETS))
+    if unknown:  # checked now: they are evaluated only after training
+        raise ConfigError(
+            f"supernet.eval_archs: unknown {unknown}; choose from {', '.join(SUBNETS)}"
+        )
     datamodule = build_datamodule(cfg)
     module = build_module(cfg, space)
-    trainer = build_trainer(cfg, out_dir, every_n_steps=int(cfg.supernet.checkpoint_every_n_steps))
+    # Checked before the Trainer exists: a bad checkpoint fails with one line and no noise.
     ckpt = resume_path(cfg.supernet.get("resume", "auto"), out_dir)
+    trainer = build_trainer(cfg, out_dir, every_n_steps=int(cfg.supernet.checkpoint_every_n_steps))
     if ckpt:
         log.info("resuming from %s", ckpt)
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt)

@@ -181,7 +181,7 @@ class TranslationModule(L.LightningModule):
             raise DataNotFoundError(
                 f"checkpoint {path} does not exist; train one with llmpp supernet"
             ) from None
-        except (KeyError, RuntimeError, pickle.UnpicklingError) as exc:
+        except (KeyError, RuntimeError, OSError, EOFError, pickle.UnpicklingError) as exc:
             raise CorruptFileError(
                 f"{path} is not an llmpp checkpoint ({str(exc)[:120]})"
             ) from None

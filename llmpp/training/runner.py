@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf
 
 from llmpp.data.datamodule import TranslationDataModule
-from llmpp.errors import ConfigError, DataNotFoundError
+from llmpp.errors import ConfigError, CorruptFileError, DataNotFoundError
 from llmpp.stages.common import build
 from llmpp.training.module import TranslationModule
 
@@ -97,13 +98,30 @@ def resume_path(setting: Any, out_dir: Path) -> str | None:
         return None
     if setting == "auto":
         last = out_dir / "checkpoints" / "last.ckpt"
-        return str(last) if last.is_file() else None
+        if not last.is_file():
+            return None
+        check_readable_checkpoint(last)
+        return str(last)
     path = Path(str(setting)).expanduser()
     if not path.is_file():
         raise DataNotFoundError(
             f"checkpoint {path} does not exist; pass an existing .ckpt to resume"
         )
+    check_readable_checkpoint(path)
     return str(path)
+
+
+def check_readable_checkpoint(path: Path) -> None:
+    """Refuse a truncated or foreign checkpoint before Lightning tries to restore it.
+
+    torch.save writes a zip archive whose directory sits at the end of the file, so a
+    truncated file fails this cheap check without loading any weights.
+    """
+    if not zipfile.is_zipfile(path):
+        raise CorruptFileError(
+            f"{path} is not a readable checkpoint (truncated or not written by torch.save); "
+            "delete it to start over or pass another .ckpt"
+        )
 
 
 def build_datamodule(cfg: DictConfig) -> TranslationDataModule:

@@ -106,7 +106,8 @@ def test_local_submitit_multirun_writes_every_job(tmp_path, gold_root) -> None:
 
 
 def load_optuna_sweep():
-    spec = importlib.util.spec_from_file_location("optuna_sweep", ROOT / "launchers/optuna_sweep.py")
+    path = ROOT / "launchers" / "optuna_sweep.py"
+    spec = importlib.util.spec_from_file_location("optuna_sweep", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

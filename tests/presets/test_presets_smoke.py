@@ -1,0 +1,169 @@
+"""Every preset composes with its stage and runs in a smoke mode (tiny budgets).
+
+Benchmark presets run the whole protocol (LLM rows against the loopback fake
+OpenAI-compatible server instead of GPT-4 / the local model; Distill-PP with a
+checkpoint distilled here from a free teacher). Latency presets measure a handful of
+architectures. ``run`` presets for WMT cannot train offline (no corpora, no GPU), so
+their step configs are derived and their parts built: space, task, search algorithm
+(at a tiny size), constraint and hardware target.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from llmpp.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+PRESETS = sorted((ROOT / "conf" / "experiment").glob("*.yaml"))
+pytestmark = pytest.mark.slow
+
+LATENCY_SMOKE = [
+    "latency.samples=4", "latency.retest=0", "latency.measure.repeats=1",
+    "latency.measure.warmup=0", "latency.measure.beam=1", "latency.measure.tgt_len=4",
+    "latency.cv_folds=2", "latency.model=linear", "latency.progress=false",
+]
+
+
+def preset_stage(path: Path) -> str:
+    for line in path.read_text().splitlines():
+        if line.startswith("# stage:"):
+            return line.split(":", 1)[1].strip()
+    raise AssertionError(f"{path.name} has no '# stage:' line")
+
+
+# Presets written before the header rule that still lack a line (owned by others):
+# shrink this set as they are completed; the test fails if it is stale either way.
+KNOWN_GAPS = {
+    "latency_bench_space0": {"Cost"},
+    "latency_paper": {"Cost"},
+    "run_smoke": {"# Expected"},
+}
+
+
+def test_every_preset_header_is_complete() -> None:
+    gaps = {}
+    for path in PRESETS:
+        text = path.read_text()
+        assert text.startswith("# @package _global_"), path.name
+        keys = ("# stage:", "# Reproduces:", "# Expected", "# Hardware:", "# Run:", "Cost")
+        missing = {key for key in keys if key not in text}
+        if missing:
+            gaps[path.stem] = missing
+    assert gaps == KNOWN_GAPS
+
+
+def _benchmark(cfg, out: Path, gold_root: Path) -> dict:
+    from llmpp.stages.benchmark import run_benchmark
+
+    OmegaConf.update(cfg, "benchmark.root", str(gold_root))
+    OmegaConf.update(cfg, "benchmark.plots", False)
+    return run_benchmark(cfg, out)
+
+
+def _distill_tree(tmp: Path, gold_root: Path) -> str:
+    """One Distill-PP checkpoint for wmt14_en_de seed 123, from a linear teacher."""
+    from llmpp.stages.common import compose_stage
+    from llmpp.stages.distill import run_distill
+
+    cfg = compose_stage("distill", [
+        "task=wmt14_en_de", "predictor@teacher.predictor=linear", "teacher.pool=sample",
+        "teacher.size=60", "teacher.seeds=[123]", f"benchmark.root={gold_root}",
+        "distill.max_epochs=2", "distill.progress_bar=false",
+    ])
+    run_distill(cfg, tmp / "wmt14_en_de" / "123")
+    return str(tmp / "{task}" / "{seed}" / "distill.ckpt")
+
+
+def smoke_benchmark(name: str, cfg, tmp: Path, gold_root: Path, monkeypatch) -> None:
+    from llmpp.llm.fake_server import FakeLLMServer
+
+    predictor = str(cfg.predictor._target_)
+    if "LLMPPPredictor" in predictor:
+        assert cfg.predictor.protocol == "single"
+        assert cfg.llm.model == ("gpt-4" if "gpt4" in name else cfg.llm.model)
+        with FakeLLMServer() as server:
+            monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-key")
+            llm = {"_target_": "llmpp.llm.backends.OpenAICompatibleBackend",
+                   "model": "fake", "base_url": server.base_url, "prices": dict(cfg.llm.prices)}
+            # The preset's backend is replaced whole (keys differ); prompt and protocol stay.
+            cfg.llm = OmegaConf.create(llm)
+            cfg.benchmark.seeds = [123]
+            cfg.task = _one_task(cfg)
+            payload = _benchmark(cfg, tmp, gold_root)
+            assert server.total_requests >= 20
+        assert payload["cost"]["llm_calls"] >= 20
+        return
+    if "LLMDistillPredictor" in predictor:
+        cfg.predictor.checkpoint = _distill_tree(tmp / "distill", gold_root)
+        cfg.task, cfg.benchmark.seeds = _one_task(cfg), [123]
+    payload = _benchmark(cfg, tmp / "bench", gold_root)
+    for task in payload["tasks"].values():
+        assert 0 <= task["mae"]["mean"] < 10
+
+
+def _one_task(cfg):
+    from llmpp.stages.common import compose_stage
+
+    return compose_stage("benchmark", ["task=wmt14_en_de"]).task
+
+
+def smoke_latency(cfg, tmp: Path) -> None:
+    from llmpp.stages.latency import run_latency
+
+    cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(LATENCY_SMOKE))
+    payload = run_latency(cfg, tmp)
+    assert payload["counts"]["measured_now"] == 4
+
+
+def smoke_run(name: str, cfg) -> None:
+    """Validate a run preset's steps and build its parts at a tiny size."""
+    from llmpp.hardware.measure import MeasureConfig
+    from llmpp.pipeline.steps import step_config, uses_authors_gold
+    from llmpp.stages.common import build
+    from llmpp.task import TaskSpec
+
+    if name == "run_smoke":
+        return  # runs end to end in tests/pipeline
+    assert uses_authors_gold(cfg), "paper presets use the authors' demonstrations"
+    search = step_config(cfg, "search", overrides_key="search")
+    assert (search.search.population_size, search.search.parents) == (125, 25)
+    assert (search.search.mutations, search.search.crossovers) == (50, 50)
+    assert (search.search.iterations, search.search.schedule.switch_at) == (30, 15)
+    assert step_config(cfg, "supernet", overrides_key="supernet").model.warmup_steps == 10000
+    assert step_config(cfg, "latency", overrides_key="latency").latency.samples == 2000
+    for step, stage in (("label", "label"), ("distill", "distill"), ("retrain", "retrain")):
+        assert step_config(cfg, stage, overrides_key=step).task.name == cfg.task.name
+    space = build(cfg.space, "space")
+    task = TaskSpec.from_config(cfg.task)
+    tiny = OmegaConf.merge(search.search, {"population_size": 6, "parents": 2, "mutations": 2,
+                                           "crossovers": 2, "iterations": 2,
+                                           "schedule": {"switch_at": 1}})
+    assert build(tiny, "search", space=space) is not None
+    limit = build(cfg.constraint, "constraint")(latency=lambda arch: 1.0)
+    assert limit.limit == float(name.split("_")[-1].removesuffix("ms"))
+    if torch.cuda.is_available():
+        assert build(cfg.hardware, "hardware").device == "cuda"
+    else:
+        with pytest.raises(ConfigError, match="CUDA"):
+            build(cfg.hardware, "hardware").meter(
+                vocab_size=task.vocab_size, qkv_dim=space.qkv_dim, config=MeasureConfig()
+            )
+
+
+@pytest.mark.parametrize("path", PRESETS, ids=lambda p: p.stem)
+def test_preset_runs_in_smoke_mode(path, tmp_path, gold_root, compose, monkeypatch) -> None:
+    stage = preset_stage(path)
+    cfg = compose(stage, [f"experiment={path.stem}", "seed=0"])
+    if stage == "benchmark":
+        smoke_benchmark(path.stem, cfg, tmp_path, gold_root, monkeypatch)
+    elif stage == "latency":
+        smoke_latency(cfg, tmp_path)
+    elif stage == "run":
+        smoke_run(path.stem, cfg)
+    else:
+        raise AssertionError(f"no smoke mode for stage {stage!r}: add one here")
