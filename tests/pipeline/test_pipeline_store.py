@@ -69,4 +69,4 @@ def test_step_config_shares_choices_and_inputs(compose) -> None:
     assert cfg.hardware.latency_predictor == "/l.pt"
     assert cfg.search.iterations == 10  # the run's override for the search step
     gold = step_config(run_cfg, "retrain", overrides_key="gold")
-    assert gold.retrain.sample == 6
+    assert gold.retrain.sample == 5
