@@ -30,7 +30,7 @@ demo: install
 	$(BIN)/llmpp run
 
 lint: install
-	$(BIN)/ruff check llmpp tests benchmarks
+	$(BIN)/ruff check llmpp tests benchmarks launchers
 
 test-fast: install
 	$(BIN)/pytest -q

@@ -15,9 +15,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from hydra import compose, initialize_config_dir
-
 from llmpp.stages.benchmark import run_benchmark
+from llmpp.stages.common import compose_stage
 from llmpp.utils.paths import conf_dir
 
 TASKS = ("wmt14_en_de", "wmt14_en_fr", "wmt19_en_de")
@@ -32,8 +31,7 @@ def presets(selected: str | None) -> list[str]:
 
 def row(preset: str, root: str | None, out: Path) -> str:
     overrides = [f"experiment={preset}"] + ([f"benchmark.root={root}"] if root else [])
-    with initialize_config_dir(version_base="1.3", config_dir=str(conf_dir()), job_name="bench"):
-        cfg = compose(config_name="benchmark", overrides=overrides + ["benchmark.plots=false"])
+    cfg = compose_stage("benchmark", overrides + ["benchmark.plots=false"])
     payload = run_benchmark(cfg, out / preset)
     cells, meets = [], True
     for task in TASKS:
@@ -41,7 +39,8 @@ def row(preset: str, root: str | None, out: Path) -> str:
         mae, tau = res["mae"]["mean"], res["kendall"]["mean"]
         meets &= mae <= 0.15 and tau >= 0.85
         cells.append(f"{mae:.2f} / {tau:.2f}")
-    return f"| `{preset}` | {payload['predictor']} | " + " | ".join(cells) + f" | {'yes' if meets else 'no'} |"
+    verdict = "yes" if meets else "no"
+    return f"| `{preset}` | {payload['predictor']} | " + " | ".join(cells) + f" | {verdict} |"
 
 
 def main() -> None:
