@@ -86,7 +86,13 @@ def main(argv: list[str] | None = None) -> int:
             )
             return 2
     module = importlib.import_module(module_name)
-    sys.argv = [f"llmpp-{stage}", *overrides]
+    # Hydra parses sys.argv[1:]; Lightning's DDP launcher re-runs sys.argv[0] (or
+    # `python -m <__main__'s module>`) once per extra process, so both must name the
+    # stage module itself, which runs its app when executed.
+    sys.argv = [str(module.__file__), *overrides]
+    main_module = sys.modules.get("__main__")
+    if main_module is not None and getattr(main_module, "__spec__", None) is not None:
+        main_module.__spec__ = module.__spec__
     module.main()
     return 0
 

@@ -85,3 +85,7 @@ def main(cfg: DictConfig) -> None:
     payload = run_benchmark(cfg, out_dir)
     print(markdown_table(payload))
     print(f"\nwrote {out_dir / 'benchmark.json'}")
+
+
+if __name__ == "__main__":  # `python -m llmpp.stages.<stage>`; DDP re-launches this way
+    main()

@@ -62,3 +62,7 @@ def describe(cfg: DictConfig) -> dict[str, Any]:
 @guarded
 def main(cfg: DictConfig) -> None:
     print(json.dumps(describe(cfg), indent=2))
+
+
+if __name__ == "__main__":  # `python -m llmpp.stages.<stage>`; DDP re-launches this way
+    main()

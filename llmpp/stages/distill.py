@@ -174,3 +174,7 @@ def main(cfg: DictConfig) -> None:
         f"wrote {report['checkpoint']}\nuse it: llmpp benchmark predictor=llm_distill "
         f"predictor.checkpoint={report['checkpoint']}"
     )
+
+
+if __name__ == "__main__":  # `python -m llmpp.stages.<stage>`; DDP re-launches this way
+    main()

@@ -174,3 +174,7 @@ def main(cfg: DictConfig) -> None:
             f"USD {cost.get('usd', 0.0):.4f}"
         )
     print(f"wrote {summary['labels']} ({summary['rows']} rows)")
+
+
+if __name__ == "__main__":  # `python -m llmpp.stages.<stage>`; DDP re-launches this way
+    main()

@@ -204,3 +204,7 @@ def main(cfg: DictConfig) -> None:
           f"measurement spread IQR/median {100 * spread:.1f} %"
           + (f", retest MAPE {retest_mape:.2f} %" if retest_mape is not None else "")
           + f"; wrote {p['artifact']}")
+
+
+if __name__ == "__main__":  # `python -m llmpp.stages.<stage>`; DDP re-launches this way
+    main()

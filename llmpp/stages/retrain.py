@@ -169,3 +169,7 @@ def main(cfg: DictConfig) -> None:
     if "gold_dir" in payload:
         print(f"\ngold set: {payload['gold_dir']}")
     print(f"wrote {out_dir / 'retrain.json'}")
+
+
+if __name__ == "__main__":  # `python -m llmpp.stages.<stage>`; DDP re-launches this way
+    main()

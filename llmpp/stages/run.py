@@ -97,3 +97,7 @@ def main(cfg: DictConfig) -> None:
     summary = run_pipeline(cfg, out_dir)
     print(summary_table(summary))
     print(f"\nwrote {out_dir / 'summary.json'}")
+
+
+if __name__ == "__main__":  # `python -m llmpp.stages.<stage>`; DDP re-launches this way
+    main()

@@ -66,3 +66,7 @@ def main(cfg: DictConfig) -> None:
     best = payload["best"] or {}
     print(f"best score {best.get('score')} ({best.get('predictor')}), "
           f"{payload['wall_seconds']['total']:.1f} s; wrote {payload['run_dir']}/search.json")
+
+
+if __name__ == "__main__":  # `python -m llmpp.stages.<stage>`; DDP re-launches this way
+    main()

@@ -96,3 +96,7 @@ def main(cfg: DictConfig) -> None:
     for name, row in payload.get("subnets", {}).items():
         print(f"{name:>8}: valid loss {row['valid_loss']:.3f}  valid BLEU {row['valid_BLEU']:.2f}")
     print(f"\nwrote {payload['checkpoint']}")
+
+
+if __name__ == "__main__":  # `python -m llmpp.stages.<stage>`; DDP re-launches this way
+    main()
