@@ -86,12 +86,15 @@ def main() -> None:
     parser.add_argument("--supernet-delay", type=float, default=0.01)
     parser.add_argument("--distill-delay", type=float, default=1e-5)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--skip", action="append", default=[],
+                        help="leave out searches whose name contains this (e.g. --skip nsga2)")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. search.iterations=10")
     args = parser.parse_args()
     payloads = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, overrides in SEARCHES.items():
-            payloads[name] = run_one(name, overrides, args, Path(tmp))
+            if not any(part in name for part in args.skip):
+                payloads[name] = run_one(name, overrides, args, Path(tmp))
     scores = rescore(payloads, args)
     base = payloads["evolution (supernet only)"]["wall_seconds"]["total"]
     base_score = scores["evolution (supernet only)"]
