@@ -1,20 +1,13 @@
 #!/usr/bin/env bash
-# Latency measurement and predictor MAPE on a CUDA GPU (issue 5, item 7), a few minutes.
+# Latency measurement and predictor MAPE on a CUDA GPU, a few minutes.
 # Skips cleanly (exit 0, "skipped") when this machine has no CUDA.
 #   bash benchmarks/gpu_latency.sh [OUT_DIR]     (default: $OUT, else outputs/gpu_latency)
 # Prints the card's name and one table per space; each run dir keeps latency.json/csv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PYTHON:-.venv/bin/python}
-[ -x "$PY" ] || PY=python
-OUT_DIR=${1:-${OUT:-outputs/gpu_latency}}
-if ! "$PY" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)'; then
-  echo "skipped: no CUDA device on this machine"
-  exit 0
-fi
-mkdir -p "$OUT_DIR"
-"$PY" -c 'import torch; print("GPU:", torch.cuda.get_device_name(0), "| torch", torch.__version__)' \
-  | tee "$OUT_DIR/gpu.txt"
+DEFAULT_OUT=outputs/gpu_latency
+# shellcheck source=benchmarks/gpu_preamble.sh
+source benchmarks/gpu_preamble.sh
 run() {  # name, overrides...
   local name=$1; shift
   echo "== $name: llmpp latency hardware=cuda $*" | tee -a "$OUT_DIR/gpu.txt"

@@ -5,16 +5,9 @@
 #   bash benchmarks/gpu_supernet.sh [OUT_DIR]     (default: $OUT, else outputs/gpu_supernet)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PYTHON:-.venv/bin/python}
-[ -x "$PY" ] || PY=python
-OUT_DIR=${1:-${OUT:-outputs/gpu_supernet}}
-if ! "$PY" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)'; then
-  echo "skipped: no CUDA device on this machine"
-  exit 0
-fi
-mkdir -p "$OUT_DIR"
-"$PY" -c 'import torch; print("GPU:", torch.cuda.get_device_name(0), "| torch", torch.__version__)' \
-  | tee "$OUT_DIR/gpu.txt"
+DEFAULT_OUT=outputs/gpu_supernet
+# shellcheck source=benchmarks/gpu_preamble.sh
+source benchmarks/gpu_preamble.sh
 # 300 steps of bf16 supernet training; tokens/s = steps x max_tokens / wall time of fit.
 start=$(date +%s.%N)
 timeout 400 "$PY" -m llmpp.cli supernet trainer.max_steps=300 trainer.val_check_interval=300 \
