@@ -55,7 +55,7 @@ class FeatureEncoder:
 
     def _table(self, field: str) -> tuple[np.ndarray, np.ndarray]:
         values = np.asarray(sorted(self.space.choices[field]), dtype=np.int64)
-        normed = np.asarray([self.space._norm(field, int(v)) for v in values], dtype=np.float64)
+        normed = np.asarray([self.space.normalise(field, int(v)) for v in values], dtype=np.float64)
         return values, normed
 
     def _dim(self) -> int:

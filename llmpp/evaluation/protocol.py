@@ -67,6 +67,7 @@ def evaluate_task(
         gold = np.asarray([r.score(protocol.gold_field) for r in tests])
         row: dict[str, Any] = {metric: fn(pred, gold) for metric, fn in METRICS.items()}
         row["failures"] = int((~np.isfinite(pred)).sum())
+        row["demos"], row["test"] = len(demos), len(tests)
         row["predictions"] = [
             {
                 "arch": r.arch.to_hat(),

@@ -234,7 +234,8 @@ class SearchSpace:
         return self.from_gene([x if rng.random() < 0.5 else y for x, y in zip(a, b, strict=True)])
 
     # ---- feature encodings ----------------------------------------------------------
-    def _norm(self, field: str, value: float) -> float:
+    def normalise(self, field: str, value: float) -> float:
+        """One hyperparameter value scaled to (0, 1] the way every feature encoding does."""
         if field == "decoder_arbitrary_ende_attn":
             # -1/1/2 mean "attend the last 1/2/3 encoder layers"; encode that count.
             count = 1 if value == -1 else value + 1
@@ -248,9 +249,9 @@ class SearchSpace:
         for field in ARCH_FIELDS:
             value = getattr(arch, field)
             if isinstance(value, tuple):
-                out.append(float(np.mean([self._norm(field, v) for v in value])))
+                out.append(float(np.mean([self.normalise(field, v) for v in value])))
             else:
-                out.append(self._norm(field, value))
+                out.append(self.normalise(field, value))
         return np.asarray(out, dtype=np.float32)
 
     def fine_features(self, arch: Architecture) -> np.ndarray:
@@ -264,9 +265,9 @@ class SearchSpace:
                     if field.startswith("encoder")
                     else self.max_decoder_layers
                 )
-                out += [self._norm(field, v) for v in value] + [0.0] * (depth - len(value))
+                out += [self.normalise(field, v) for v in value] + [0.0] * (depth - len(value))
             else:
-                out.append(self._norm(field, value))
+                out.append(self.normalise(field, value))
         return np.asarray(out, dtype=np.float32)
 
     def encode(self, archs: Sequence[Architecture], kind: str = "hat") -> np.ndarray:

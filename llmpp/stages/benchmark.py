@@ -59,12 +59,13 @@ def run_benchmark(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
             cost[key] = cost.get(key, 0) + value
         if bench.get("plots", True):
             scatter_plot(task.name, predictor_name, result, out_dir / f"scatter_{task.name}.png")
+    first_seed = next(iter(next(iter(tasks.values()))["seeds"].values()))
     payload = {
         "predictor": predictor_name,
         "predictor_config": OmegaConf.to_container(cfg.predictor, resolve=True),
         "protocol": {
-            "demos": 10,
-            "test": 20,
+            "demos": first_seed["demos"],  # 10 and 20 on the authors' data
+            "test": first_seed["test"],
             "seeds": list(protocol.seeds),
             "gold": protocol.gold_field,
             "kendall": "tau-b",

@@ -53,6 +53,7 @@ def test_benchmark_task_all_writes_json_and_plots(tmp_path, gold_root) -> None:
     payload = json.loads((run / "benchmark.json").read_text())
     assert payload["predictor"] == "recorded[Neuron-wise MoS]"
     assert payload["protocol"]["seeds"] == [123, 456, 789]
+    assert (payload["protocol"]["demos"], payload["protocol"]["test"]) == (10, 20)
     assert set(payload["tasks"]) == {"wmt14_en_de", "wmt14_en_fr", "wmt19_en_de"}
     task = payload["tasks"]["wmt14_en_fr"]
     assert {"mae", "kendall", "spearman", "precision_at_5", "seeds"} <= set(task)

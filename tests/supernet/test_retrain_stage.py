@@ -44,3 +44,21 @@ def test_gold_set_layout(compose, tmp_path, mini_space):
     record = tests[0]
     assert {"valid_BLEU", "test_BLEU", "valid_loss"} <= set(record.gold)
     assert record.metrics["num_parameters_without_embedding_weights"] > 0
+
+    # The benchmark reads the gold set like the authors' data and reports its real sizes.
+    from llmpp.stages.benchmark import run_benchmark
+
+    bench = compose(
+        "benchmark",
+        [
+            "predictor=mean_demos",
+            "task=synthetic_en_de",
+            "space=hat_mini",
+            f"benchmark.gold={gold}",
+            "benchmark.seeds=[123,456]",
+            "benchmark.plots=false",
+        ],
+    )
+    result = run_benchmark(bench, tmp_path / "bench")
+    assert (result["protocol"]["demos"], result["protocol"]["test"]) == (1, 2)
+    assert len(result["tasks"]["synthetic_en_de"]["seeds"]["456"]["predictions"]) == 2
