@@ -51,14 +51,14 @@ def main() -> None:
                     [
                         f"task={task}",
                         f"predictor@teacher.predictor={args.teacher}",
-                        "teacher.pool=gold",
-                        f"teacher.seeds=[{seed}]",
+                        "teacher.pool=authors",
+                        f"teacher.demo_seeds=[{seed}]",
                         f"benchmark.root={args.root}",
                         f"seed={seed}",
-                        f"distill.max_epochs={args.epochs}",
-                        "distill.patience=10",
-                        "distill.batch_size=512",
-                        "distill.progress_bar=false",
+                        f"regressor.max_epochs={args.epochs}",
+                        "regressor.patience=10",
+                        "regressor.batch_size=512",
+                        "regressor.progress_bar=false",
                     ],
                 ),
                 out / task / str(seed),
@@ -69,7 +69,7 @@ def main() -> None:
                 f"({time.perf_counter() - started:.0f} s)",
                 flush=True,
             )
-    common = ["task=all", f"benchmark.root={args.root}", "benchmark.plots=false"]
+    common = ["task=all", f"benchmark.root={args.root}", "plots=false"]
     # Quoted: braces are not allowed in an unquoted Hydra override value.
     checkpoint = f"predictor.checkpoint='{out.resolve()}/{{task}}/{{seed}}/distill.ckpt'"
     for name, overrides in (

@@ -12,9 +12,9 @@ run() {  # name, overrides...
   local name=$1; shift
   echo "== $name: llmpp latency hardware=cuda $*" | tee -a "$OUT_DIR/gpu.txt"
   timeout 400 "$PY" benchmarks/latency_predictor.py "$OUT_DIR/$name" hardware=cuda \
-    latency.progress=false "$@" 2>&1 | tee -a "$OUT_DIR/gpu.txt"
+    progress=false "$@" 2>&1 | tee -a "$OUT_DIR/gpu.txt"
 }
-run hat_mini space=hat_mini task=synthetic_en_de latency.samples=150 latency.measure.warmup=3 \
-  latency.measure.repeats=7
-run hat_space0 space=hat_space0 task=wmt14_en_de latency.samples=100 latency.chunk=20 \
-  latency.retest=20 latency.measure.warmup=3 latency.measure.repeats=7
+run hat_mini space=hat_mini task=synthetic_en_de n_archs=150 measure.warmup=3 \
+  measure.repeats=7
+run hat_space0 space=hat_space0 task=wmt14_en_de n_archs=100 chunk=20 \
+  retest=20 measure.warmup=3 measure.repeats=7

@@ -11,12 +11,12 @@ source benchmarks/gpu_preamble.sh
 # 300 steps of bf16 supernet training; tokens/s = steps x max_tokens / wall time of fit.
 start=$(date +%s.%N)
 timeout 400 "$PY" -m llmpp.cli supernet trainer.max_steps=300 trainer.val_check_interval=300 \
-  trainer.precision=bf16-mixed logger=csv supernet.eval_bleu_limit=100 \
+  trainer.precision=bf16-mixed logger=csv eval_bleu_limit=100 \
   "hydra.run.dir=$OUT_DIR/supernet" 2>&1 | tail -3 | tee -a "$OUT_DIR/gpu.txt"
 end=$(date +%s.%N)
 "$PY" - "$start" "$end" <<'PYEOF' | tee -a "$OUT_DIR/gpu.txt"
 import sys
-from llmpp.stages.common import compose_stage
+from llmpp.config import compose_stage
 cfg = compose_stage("supernet", [])
 tokens = 300 * int(cfg.data.max_tokens)
 seconds = float(sys.argv[2]) - float(sys.argv[1])

@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from llmpp.stages.common import compose_stage
+from llmpp.config import compose_stage
 from llmpp.stages.latency import run_latency
 
 

@@ -18,7 +18,7 @@ from omegaconf import OmegaConf
 
 from llmpp.evaluation.protocol import ProtocolConfig, evaluate_task
 from llmpp.gold.source import GoldSource
-from llmpp.stages.common import build
+from llmpp.config import build
 from llmpp.task import TaskSpec, expand_tasks
 from llmpp.utils.paths import conf_dir
 

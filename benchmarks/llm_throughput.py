@@ -29,7 +29,7 @@ from llmpp.llm.parse import parse_score
 def server_process(delay: float) -> Iterator[str]:
     """The fake server in its own process (so it does not share the client's GIL)."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "llmpp.llm.fake_server", "--delay", str(delay)],
+        [sys.executable, "-m", "llmpp.testing.fake_llm_server", "--delay", str(delay)],
         stdout=subprocess.PIPE,
         text=True,
     )

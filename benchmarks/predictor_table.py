@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from llmpp.stages.benchmark import run_benchmark
-from llmpp.stages.common import compose_stage
+from llmpp.config import compose_stage
 from llmpp.utils.paths import conf_dir
 
 TASKS = ("wmt14_en_de", "wmt14_en_fr", "wmt19_en_de")
@@ -31,7 +31,7 @@ def presets(selected: str | None) -> list[str]:
 
 def row(preset: str, root: str | None, out: Path) -> str:
     overrides = [f"experiment={preset}"] + ([f"benchmark.root={root}"] if root else [])
-    cfg = compose_stage("benchmark", overrides + ["benchmark.plots=false"])
+    cfg = compose_stage("benchmark", overrides + ["plots=false"])
     payload = run_benchmark(cfg, out / preset)
     cells, meets = [], True
     for task in TASKS:

@@ -1,113 +1,295 @@
-"""HS-NAS vs supernet-only evolution (and the adaptive schedule, Optuna NSGA-II).
+"""HS-NAS vs supernet-only evolution, unbiased: every search in its own process.
 
-Runs every search in one process, same seed, same predictors, and prints a
-Markdown table: wall-clock, evaluations and seconds by predictor, and the supernet
-score of each search's best architecture (re-scored by the supernet, so the
-searches are compared on one scale).
+Nothing is shared between searches: each runs as its own ``llmpp search`` process
+(``nice -n 10``) on the same trained supernet and Distill-PP, so no score computed
+for one search can be handed to another. Steps (each skipped when its output exists):
 
-Real predictors:
-    .venv/bin/python benchmarks/search_hsnas.py \
-        --supernet <supernet run>/checkpoints/last.ckpt --distill <distill run>/distill.ckpt
-Stand-ins (no checkpoints): toy predictors with ``--supernet-delay`` /
-``--distill-delay`` seconds per architecture imitating the real relative cost.
+1. ``supernet``: train the supernet (``llmpp supernet``) on synthetic_en_de / hat_mini.
+2. ``labels``: score distinct random architectures with the supernet (a subset of the
+   validation pairs): the teacher of a real Distill-PP, in its own process.
+3. ``distill``: train Distill-PP on those labels (``llmpp distill``).
+4. ``search``: every search x seed in its own process, under a GFLOPs limit at the
+   median GFLOPs of the space; wall clock, evaluations and seconds by predictor, and
+   the memo's cache hits come from its ``search.json`` / ``search_state.json``.
+5. ``rescore``: every best architecture scored by the same supernet on all
+   validation pairs (its own process), so all searches meet on one scale.
+6. ``retrain``: every distinct best architecture trained from scratch with one
+   budget (``llmpp retrain archs=``), valid and test BLEU.
+
+Usage (prints a Markdown table; ``--root`` keeps every artifact):
+    .venv/bin/python benchmarks/search_hsnas.py --root /tmp/bench --seeds 0 1
 """
 
 from __future__ import annotations
 
 import argparse
-import tempfile
+import json
+import subprocess
+import sys
+import time
 from pathlib import Path
+from typing import Any
 
-from omegaconf import OmegaConf
+import numpy as np
 
-from llmpp.utils.paths import conf_dir
-
+BIN = Path(sys.executable).parent
+NICE = ["nice", "-n", "10"]
 SEARCHES = {
-    "evolution (supernet only)": ["search=evolution"],
-    "hs_nas (fixed, switch 15)": ["search=hs_nas"],
-    "hs_nas (adaptive)": ["search=hs_nas_adaptive"],
-    "optuna nsga2 (supernet, gflops)": ["search=optuna_nsga2"],
+    "evolution": ["search=evolution"],
+    "hs_nas_fixed": ["search=hs_nas"],
+    "hs_nas_racing": ["search=hs_nas", "++predictors.supernet.race_fraction={race_fraction}",
+                      "++predictors.supernet.race_keep={parents}"],
+    "hs_nas_adaptive": ["search=hs_nas_adaptive"],
+    "random": ["search=random", "search.samples_per_iteration={random_samples}",
+               "search.keep={parents}"],
 }
 
 
-def compose(overrides: list[str]):
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
+# ---- the command lines (the only place that knows the stages' keys) ------------------------
+def supernet_cmd(root: Path, args) -> list[str]:
+    # ~callbacks.progress: the progress callback fails without a terminal (being fixed).
+    return [str(BIN / "llmpp"), "supernet", "logger=csv", f"hydra.run.dir={root / 'supernet'}",
+            f"trainer.max_steps={args.supernet_steps}", "~callbacks.progress"]
 
-    with initialize_config_dir(version_base="1.3", config_dir=str(conf_dir()), job_name="search"):
-        return hydra_compose(config_name="search", overrides=overrides)
+
+def distill_cmd(root: Path) -> list[str]:
+    return [str(BIN / "llmpp"), "distill", "task=synthetic_en_de", "space=hat_mini",
+            f"labels={root / 'labels.jsonl'}", "logger=csv", "regressor.progress_bar=false",
+            f"hydra.run.dir={root / 'distill'}"]
 
 
-def predictors_cfg(args) -> dict:
-    if args.supernet and args.distill:
-        return {
-            "supernet": {"_target_": "llmpp.predictors.supernet.SupernetPredictor",
-                         "checkpoint": args.supernet, "metric": "loss", "valid_limit": 200},
-            "llm_distill": {"_target_": "llmpp.predictors.llm_distill.LLMDistillPredictor",
-                            "checkpoint": args.distill},
-        }
-    toy = "llmpp.search.toy.ToyPredictor"
+def search_cmd(root: Path, name: str, seed: int, limit: float, args) -> list[str]:
+    budget = {"population": args.population, "parents": args.parents,
+              "race_fraction": args.race_fraction,
+              "random_samples": args.random_samples or args.population}
+    evolution = [] if name == "random" else [
+        f"search.population_size={args.population}", f"search.parents={args.parents}",
+        f"search.mutations={args.children}", f"search.crossovers={args.children}"]
+    return [str(BIN / "llmpp"), "search", "logger=none", "tracking.progress=false",
+            f"seed={seed}", *[o.format(**budget) for o in SEARCHES[name]],
+            f"search.iterations={args.iterations}", *evolution,
+            f"supernet_checkpoint={root / 'supernet/checkpoints/last.ckpt'}",
+            f"distill_checkpoint={root / 'distill/distill.ckpt'}",
+            f"predictors.supernet.valid_limit={args.valid_limit}",
+            "constraint=gflops", f"constraint.limit={limit}",
+            f"hydra.run.dir={root / 'search' / f'{name}_{seed}'}"]
+
+
+def retrain_cmd(root: Path, archs: Path, args) -> list[str]:
+    return [str(BIN / "llmpp"), "retrain", f"archs={archs}", "logger=csv",
+            f"trainer.max_steps={args.retrain_steps}",
+            f"trainer.val_check_interval={args.retrain_steps}", "eval_bleu_limit=200",
+            "~callbacks.progress",
+            f"hydra.run.dir={root / 'retrain'}"]
+
+
+# ---- steps ------------------------------------------------------------------------------
+def run(cmd: list[str], log: Path) -> float:
+    """Run ``cmd`` niced, output to ``log``; returns its wall seconds."""
+    started = time.perf_counter()
+    with log.open("w") as out:
+        proc = subprocess.run([*NICE, *cmd], stdout=out, stderr=subprocess.STDOUT)
+    if proc.returncode:
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}); see {log}")
+    return time.perf_counter() - started
+
+
+def python_step(step: str, root: Path, args, log: Path) -> float:
+    """One of this script's in-library steps, in its own process."""
+    return run([sys.executable, __file__, "--root", str(root), "--step", step,
+                "--labels", str(args.labels), "--label-limit", str(args.label_limit)], log)
+
+
+def _context(root: Path):
+    from omegaconf import OmegaConf
+
+    from llmpp.config import build
+    from llmpp.predictors.base import TaskContext
+    from llmpp.predictors.supernet import SupernetPredictor
+    from llmpp.task import TaskSpec, load_task_config
+    from llmpp.utils.paths import conf_dir
+
+    space = build(OmegaConf.load(conf_dir() / "space" / "hat_mini.yaml"), "space")
+    task = TaskSpec.from_config(load_task_config("synthetic_en_de"))
+    return space, TaskContext(task=task, space=space), SupernetPredictor
+
+
+def label_step(root: Path, args) -> None:
+    """Supernet scores of distinct random architectures as Distill-PP's labels."""
+    space, context, Supernet = _context(root)
+    ckpt = str(root / "supernet/checkpoints/last.ckpt")
+    predictor = Supernet(checkpoint=ckpt, valid_limit=args.label_limit)
+    predictor.setup(context)
+    archs = list({a.key(): a for a in space.sample(np.random.default_rng(0), args.labels)}.values())
+    scores = predictor.predict(archs)
+    rows = [{"arch": a.to_hat(), "arch_key": a.key(), "prediction": float(s), "std": None,
+             "samples": [], "failure": None, "backend": "supernet", "model": ckpt,
+             "prompt": f"-valid loss, first {args.label_limit} pairs",
+             "task": "synthetic_en_de", "seed": 0} for a, s in zip(archs, scores, strict=True)]
+    from llmpp.distill.labels import write_labels
+
+    write_labels(root / "labels.jsonl", rows)
+
+
+def rescore_step(root: Path) -> None:
+    """Each search's best architecture on all validation pairs, one supernet, one process."""
+    from llmpp.space.architecture import Architecture
+
+    space, context, Supernet = _context(root)
+    predictor = Supernet(checkpoint=str(root / "supernet/checkpoints/last.ckpt"),
+                         valid_limit=None)
+    predictor.setup(context)
+    bests = {p.parent.name: json.loads(p.read_text())["best"]["arch"]
+             for p in sorted((root / "search").glob("*/search.json"))}
+    scores = predictor.predict([Architecture.from_hat(a) for a in bests.values()])
+    (root / "rescore.json").write_text(json.dumps(dict(zip(bests, scores.tolist(),
+                                                           strict=True)), indent=1))
+
+
+def gflops_limit(root: Path) -> float:
+    """The median GFLOPs of random hat_mini architectures: a constraint that bites."""
+    from llmpp.metrics.efficiency import efficiency
+
+    space, context, _ = _context(root)
+    archs = space.sample(np.random.default_rng(0), 500)
+    flops = [efficiency(a, context.task.vocab_size, space.qkv_dim).total_flops / 1e9
+             for a in archs]
+    return round(float(np.median(flops)), 4)
+
+
+def retrain_step(root: Path, args) -> float:
+    """Every distinct best architecture from scratch, one budget, one ``llmpp retrain``."""
+    import yaml
+
+    bests = {}
+    for path in sorted((root / "search").glob("*/search.json")):
+        arch = json.loads(path.read_text())["best"]["arch"]
+        bests[json.dumps(arch, sort_keys=True)] = arch
+    archs = root / "best_archs.yaml"
+    archs.write_text(yaml.safe_dump(list(bests.values())))
+    return run(retrain_cmd(root, archs, args), root / "retrain.log")
+
+
+# ---- the report -------------------------------------------------------------------------
+def _retrained(root: Path) -> dict[str, dict[str, Any]]:
+    path = root / "retrain" / "retrain.json"
+    if not path.is_file():
+        return {}
+    results = json.loads(path.read_text())
+    results = results.get("results", results) if isinstance(results, dict) else results
+    return {json.dumps(r["arch"], sort_keys=True): r for r in results}
+
+
+def collect(root: Path, name: str, seed: int) -> dict[str, Any]:
+    run_dir = root / "search" / f"{name}_{seed}"
+    payload = json.loads((run_dir / "search.json").read_text())
+    memo = json.loads((run_dir / "search_state.json").read_text())["memo"]
+    timings = json.loads((root / "timings.json").read_text())
+    evals, secs = payload["evaluations"]["by_predictor"], payload["wall_seconds"]["by_predictor"]
     return {
-        "supernet": {"_target_": toy, "seed": 1, "noise": 0.3, "label": "supernet",
-                     "delay_per_arch": args.supernet_delay},
-        "llm_distill": {"_target_": toy, "seed": 2, "noise": 0.3, "label": "llm_distill",
-                        "delay_per_arch": args.distill_delay},
+        "process": timings[f"{name}_{seed}"], "loop": payload["wall_seconds"]["total"],
+        "supernet_evals": evals.get("supernet", 0), "distill_evals": evals.get("llm_distill", 0),
+        "subset_evals": payload["cost"].get("supernet", {}).get("subset_evaluations", 0),
+        "supernet_s": secs.get("supernet", 0.0), "distill_s": secs.get("llm_distill", 0.0),
+        "hits": sum(memo.get("hits", {}).values()),
+        "rescored": json.loads((root / "rescore.json").read_text())[run_dir.name],
+        "arch": json.dumps(payload["best"]["arch"], sort_keys=True),
     }
 
 
-def run_one(name: str, overrides: list[str], args, root: Path) -> dict:
-    from llmpp.stages.search import run_search
+def report(root: Path, seeds: list[int]) -> None:
+    """The table over the searches that finished (a search missing a seed shows fewer)."""
+    done = {(n, s) for n in SEARCHES for s in seeds
+            if (root / "search" / f"{n}_{s}" / "search.json").is_file()}
+    rows = {n: {s: collect(root, n, s) for s in seeds if (n, s) in done} for n in SEARCHES}
+    base = rows["evolution"]
+    retrained = _retrained(root)
+    print("| search | seeds | process s | search s | vs evolution | supernet evals full / subset "
+          "| distill evals | s supernet / distill | cache hits | best, −loss all valid pairs "
+          "| Δ vs evolution | retrained valid / test BLEU |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for name, per_seed in rows.items():
+        paired = [s for s in per_seed if s in base]
+        if not paired:
+            continue
+        runs = [per_seed[s] for s in paired]
+        ratio = np.mean([per_seed[s]["loop"] / base[s]["loop"] for s in paired])
+        loss = np.mean([(per_seed[s]["rescored"] - base[s]["rescored"])
+                        / abs(base[s]["rescored"]) * 100 for s in paired])
+        bleu = [retrained.get(r["arch"]) for r in runs]
+        bleu_text = " · ".join(f"{b['valid_BLEU']:.2f} / {b['test_BLEU']:.2f}"
+                               for b in bleu if b) or "not run"
 
-    cfg = compose(["logger=none", f"seed={args.seed}", *overrides, *args.overrides])
-    cfg.predictors = OmegaConf.create(predictors_cfg(args))
-    cfg.tracking.progress = False
-    return run_search(cfg, root / f"{len(list(root.iterdir()))}_{name.split()[0]}")
+        def mean(key: str, runs: list[dict[str, Any]] = runs) -> float:
+            return float(np.mean([r[key] for r in runs]))
 
-
-def rescore(payloads: dict[str, dict], args) -> dict[str, float]:
-    """Every best architecture scored by the same supernet predictor."""
-    from llmpp.predictors.base import TaskContext
-    from llmpp.space.architecture import Architecture
-    from llmpp.stages.common import build
-    from llmpp.task import TaskSpec
-
-    cfg = compose(["logger=none"])
-    space = build(cfg.space, "space")
-    predictor = build(OmegaConf.create(predictors_cfg(args)["supernet"]), "supernet")
-    predictor.setup(TaskContext(task=TaskSpec.from_config(cfg.task), space=space))
-    archs = [Architecture.from_hat(p["best"]["arch"]) for p in payloads.values()]
-    return dict(zip(payloads, predictor.predict(archs).tolist(), strict=True))
+        print(f"| {name} | {' '.join(map(str, paired))} | {mean('process'):.0f} "
+              f"| {mean('loop'):.0f} | {ratio:.2f} "
+              f"| {mean('supernet_evals'):.0f} / {mean('subset_evals'):.0f} "
+              f"| {mean('distill_evals'):.0f} | {mean('supernet_s'):.0f} / {mean('distill_s'):.2f} "
+              f"| {mean('hits'):.0f} | {mean('rescored'):.4f} | {loss:+.2f} % | {bleu_text} |")
+    print("\nmeans over the seeds listed; ratio and Δ are per-seed pairs with evolution, averaged")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--supernet", help="supernet checkpoint (real predictors)")
-    parser.add_argument("--distill", help="Distill-PP checkpoint (real predictors)")
-    parser.add_argument("--supernet-delay", type=float, default=0.01)
-    parser.add_argument("--distill-delay", type=float, default=1e-5)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--skip", action="append", default=[],
-                        help="leave out searches whose name contains this (e.g. --skip nsga2)")
-    parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. search.iterations=10")
+    parser.add_argument("--root", type=Path, default=Path("/tmp/bench"))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--iterations", type=int, default=30)
+    parser.add_argument("--population", type=int, default=125)
+    parser.add_argument("--parents", type=int, default=25)
+    parser.add_argument("--children", type=int, default=50, help="mutations = crossovers")
+    parser.add_argument("--race-fraction", type=float, default=0.2)
+    parser.add_argument("--valid-limit", type=int, default=200,
+                        help="validation pairs of the search's supernet predictor")
+    parser.add_argument("--random-samples", type=int, default=None,
+                        help="random search's samples per iteration (default: population)")
+    parser.add_argument("--supernet-steps", type=int, default=1200)
+    parser.add_argument("--labels", type=int, default=400, help="Distill-PP's labels")
+    parser.add_argument("--label-limit", type=int, default=50, help="valid pairs per label")
+    parser.add_argument("--retrain-steps", type=int, default=300, help="0: no retraining")
+    parser.add_argument("--skip", nargs="*", default=[], help="searches to leave out")
+    parser.add_argument("--step", choices=["labels", "rescore"], help=argparse.SUPPRESS)
+    parser.add_argument("--report-only", action="store_true",
+                        help="rescore and report the searches finished so far")
     args = parser.parse_args()
-    payloads = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for name, overrides in SEARCHES.items():
-            if not any(part in name for part in args.skip):
-                payloads[name] = run_one(name, overrides, args, Path(tmp))
-    scores = rescore(payloads, args)
-    base = payloads["evolution (supernet only)"]["wall_seconds"]["total"]
-    base_score = scores["evolution (supernet only)"]
-    print("| search | wall s | vs evolution | supernet score of best | Δ vs evolution "
-          "| evals (distill / supernet) | s (distill / supernet) |")
-    print("|---|---|---|---|---|---|---|")
-    for name, p in payloads.items():
-        wall = p["wall_seconds"]["total"]
-        ev, sec = p["evaluations"]["by_predictor"], p["wall_seconds"]["by_predictor"]
-        rel = (scores[name] - base_score) / abs(base_score) * 100
-        print(f"| {name} | {wall:.1f} | {wall / base:.2f} | {scores[name]:.4f} | {rel:+.2f} % "
-              f"| {ev.get('llm_distill', 0)} / {ev.get('supernet', 0)} "
-              f"| {sec.get('llm_distill', 0):.2f} / {sec.get('supernet', 0):.2f} |")
+    root = args.root
+    if args.step == "labels":
+        return label_step(root, args)
+    if args.step == "rescore":
+        return rescore_step(root)
+    for name in args.skip:
+        SEARCHES.pop(name)
+    if args.report_only:
+        python_step("rescore", root, args, root / "rescore.log")
+        return report(root, args.seeds)
+    (root / "search").mkdir(parents=True, exist_ok=True)
+    timings_path = root / "timings.json"
+    timings = json.loads(timings_path.read_text()) if timings_path.is_file() else {}
+
+    def once(key: str, done: Path, action) -> None:
+        if not done.exists():
+            timings[key] = action()
+            timings_path.write_text(json.dumps(timings, indent=1))
+
+    once("supernet", root / "supernet/checkpoints/last.ckpt",
+         lambda: run(supernet_cmd(root, args), root / "supernet.log"))
+    once("labels", root / "labels.jsonl", lambda: python_step("labels", root, args,
+                                                              root / "labels.log"))
+    once("distill", root / "distill/distill.ckpt", lambda: run(distill_cmd(root),
+                                                                root / "distill.log"))
+    limit = gflops_limit(root)
+    for seed in args.seeds:
+        for name in SEARCHES:
+            key = f"{name}_{seed}"
+            once(key, root / "search" / key / "search.json",
+                 lambda n=name, s=seed, k=key: run(search_cmd(root, n, s, limit, args),
+                                                   root / "search" / f"{k}.log"))
+    python_step("rescore", root, args, root / "rescore.log")
+    if args.retrain_steps > 0:
+        once("retrain", root / "retrain" / "retrain.json", lambda: retrain_step(root, args))
+    print(f"GFLOPs limit {limit}; timings {json.dumps(timings)}")
+    report(root, args.seeds)
 
 
 if __name__ == "__main__":

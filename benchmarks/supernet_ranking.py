@@ -1,7 +1,7 @@
 """Kendall tau between inherited-weight and from-scratch scores of a retrained gold set.
 
 Usage:
-    llmpp retrain retrain.sample=10 retrain.supernet_checkpoint=<supernet ckpt> \\
+    llmpp retrain n_archs=10 supernet_checkpoint=<supernet ckpt> \\
         hydra.run.dir=<dir> [trainer.max_steps=...]
     python benchmarks/supernet_ranking.py <dir>/gold
 

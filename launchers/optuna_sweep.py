@@ -12,7 +12,7 @@ where it stopped: rerunning the same command only runs the trials still missing.
     # no LLM labels yet? a free teacher scores a sampled pool instead:
     python launchers/optuna_sweep.py --trials 20 --out outputs/optuna_distill -- \\
         task=wmt14_en_de predictor@teacher.predictor=linear teacher.pool=sample \\
-        teacher.size=500 benchmark.root=../shared/llmas/data
+        teacher.n_archs=500 benchmark.root=../shared/llmas/data
 
 Prints the best trial and writes ``<out>/best.json`` (its overrides and metrics).
 """
@@ -31,7 +31,7 @@ from hydra.errors import HydraException
 from omegaconf.errors import OmegaConfBaseException
 
 from llmpp.errors import ConfigError, UserError
-from llmpp.stages.common import compose_stage
+from llmpp.config import compose_stage
 from llmpp.utils.io import write_json
 
 log = logging.getLogger("optuna_sweep")
@@ -44,10 +44,10 @@ BATCH_SIZES = [64, 128, 256]
 def trial_overrides(trial: optuna.Trial) -> list[str]:
     """The trial's choices as ``distill.*`` Hydra overrides."""
     return [
-        f"distill.hidden_dim={trial.suggest_categorical('hidden_dim', HIDDEN_DIMS)}",
-        f"distill.hidden_layers={trial.suggest_int('hidden_layers', 1, 4)}",
-        f"distill.lr={trial.suggest_float('lr', 1e-4, 1e-2, log=True)}",
-        f"distill.batch_size={trial.suggest_categorical('batch_size', BATCH_SIZES)}",
+        f"regressor.hidden_dim={trial.suggest_categorical('hidden_dim', HIDDEN_DIMS)}",
+        f"regressor.hidden_layers={trial.suggest_int('hidden_layers', 1, 4)}",
+        f"regressor.lr={trial.suggest_float('lr', 1e-4, 1e-2, log=True)}",
+        f"regressor.batch_size={trial.suggest_categorical('batch_size', BATCH_SIZES)}",
     ]
 
 

@@ -20,6 +20,8 @@ from hydra import compose, initialize_config_dir
 from hydra.errors import HydraException
 from omegaconf.errors import OmegaConfBaseException
 
+from llmpp.config_check import check_config
+from llmpp.errors import ConfigError
 from llmpp.utils.paths import conf_dir
 
 STAGES = {
@@ -32,7 +34,11 @@ STAGES = {
     "search": "HS-NAS (or another algorithm) under a constraint",
     "retrain": "train one architecture from scratch, evaluate BLEU",
     "run": "the main job: the whole pipeline, reusing finished stages",
+    "report": "compare finished runs: one Markdown/CSV table and plot (llmpp report <dirs...>)",
+    "data": "build a task's binarized corpus ahead of training, print its statistics",
 }
+# A stage whose primary config is not named after it (conf/data/ is a config group).
+CONFIG_NAMES = {"data": "data_stage"}
 
 
 def usage() -> str:
@@ -47,11 +53,17 @@ def _one_line(exc: BaseException) -> str:
 
 
 def check_overrides(stage: str, overrides: list[str]) -> str | None:
-    """Compose the stage's config with ``overrides``; the error text, or None if fine."""
+    """Compose the stage's config with ``overrides`` and check its keys and types.
+
+    Returns the error text, or None if fine.
+    """
+    config_name = CONFIG_NAMES.get(stage, stage)
     try:
         with initialize_config_dir(version_base="1.3", config_dir=str(conf_dir()), job_name=stage):
-            compose(config_name=stage, overrides=overrides, return_hydra_config=True)
-    except (HydraException, OmegaConfBaseException, ValueError) as exc:
+            cfg = compose(config_name=config_name, overrides=overrides, return_hydra_config=True)
+        # Wrong types and unknown keys (also from presets) end here, before any work.
+        check_config(cfg, config_name)
+    except (HydraException, OmegaConfBaseException, ValueError, ConfigError) as exc:
         return _one_line(exc)
     return None
 
@@ -68,6 +80,11 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    if stage == "report":
+        # `llmpp report <dir> <dir>`: positional run/sweep dirs become one `dirs=[...]` override.
+        from llmpp.report.cli_args import positional_dirs_to_overrides
+
+        overrides = positional_dirs_to_overrides(overrides)
     module_name = f"llmpp.stages.{stage}"
     if importlib.util.find_spec(module_name) is None:
         print(

@@ -72,6 +72,28 @@ class Constraint(ABC):
         return f"{self.name}(limit={self.limit} {self.unit})"
 
 
+class NoConstraint(Constraint):
+    """Every architecture is allowed (what a search uses when none is configured)."""
+
+    def __init__(self) -> None:
+        self.limit = float("inf")
+
+    def value(self, arch: Architecture) -> float:
+        return 0.0
+
+    def violations(self, archs: Sequence[Architecture]) -> np.ndarray:
+        return np.zeros(len(archs))
+
+    def is_satisfied(self, arch: Architecture) -> bool:
+        return True
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": "none", "type": self.name}
+
+    def __repr__(self) -> str:
+        return "NoConstraint()"
+
+
 class _EfficiencyConstraint(Constraint):
     """A constraint on a closed-form efficiency metric (needs vocab and qkv_dim)."""
 

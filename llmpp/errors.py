@@ -5,6 +5,8 @@ missing data or key, corrupt file). The CLI turns it into one line on stderr and
 exit code 2; anything else is a bug and exits 1 with a traceback.
 """
 
+import errno
+
 
 class LlmppError(Exception):
     """Base class of every error llmpp raises on purpose."""
@@ -28,3 +30,52 @@ class CorruptFileError(UserError):
 
 class ConfigError(UserError):
     """A configuration value is missing, unknown or inconsistent."""
+
+
+class FileSystemError(UserError):
+    """A directory or file cannot be written (permissions, read-only, full disk)."""
+
+
+class EndpointError(UserError):
+    """An LLM endpoint cannot be used at all (unreachable, key refused, unknown model)."""
+
+
+class PredictionsFailedError(UserError):
+    """Every prediction of a batch failed: there is nothing to report or save."""
+
+
+# Why an OSError is the user's to fix, and how; other errnos are bugs and keep their traceback.
+_FS_FIXES = {
+    "EACCES": "permission denied; choose a writable location or fix its permissions",
+    "EPERM": "operation not permitted; choose a writable location or fix its permissions",
+    "EROFS": "the file system is read-only; choose a writable location",
+    "ENOSPC": "no space left on the device; free some space or choose another location",
+    "EDQUOT": "the disk quota is exceeded; free some space or choose another location",
+    "ENOTDIR": "a part of the path is a file, not a directory; choose another location",
+    "EISDIR": "the path is a directory where a file is expected; choose another path",
+    "ENAMETOOLONG": "the path is too long; choose a shorter location",
+    "ENOENT": "it does not exist and cannot be created there; check the path or choose a "
+    "writable location",
+}
+
+
+def filesystem_error(exc: OSError, hint: str = "") -> FileSystemError | None:
+    """The one-line ``FileSystemError`` for ``exc``, or None when it is not a file problem.
+
+    Sockets raise ``OSError`` too (connection refused...), so only errnos that mean "this
+    path cannot be written" qualify, and only when the error names a path or its errno is
+    a storage one (a full disk reported by ``write`` carries no file name).
+
+    Args:
+        exc: the error raised by a file operation.
+        hint: which setting moves the location (e.g. ``hydra.run.dir=<dir>``).
+    """
+    name = errno.errorcode.get(exc.errno or -1)
+    fix = _FS_FIXES.get(name or "")
+    storage = name in ("ENOSPC", "EDQUOT", "EROFS")
+    if fix is None or (exc.filename is None and not storage):
+        return None
+    verb = "cannot use" if name == "ENOENT" else "cannot write"
+    where = f"{verb} {exc.filename}" if exc.filename is not None else verb
+    more = f" ({hint})" if hint else ""
+    return FileSystemError(f"{where}: {fix}{more}")

@@ -41,7 +41,7 @@ def conf_dir() -> Path:
 @pytest.fixture
 def compose():
     """``compose(stage, overrides)``: a stage's config via Hydra's compose API."""
-    from llmpp.stages.common import compose_stage
+    from llmpp.config import compose_stage
 
     return compose_stage
 

@@ -1,10 +1,11 @@
-"""A task's corpus, tokenised with a joint SentencePiece model and cached on disk.
+"""A task's corpus: binarized, memory-mapped, built once per content and shared by all.
 
-The first use loads the raw pairs (``llmpp.data.sources``), trains one SentencePiece
-model on the training text of both languages with the task's ``vocab_size``, encodes
-every split and writes all of it atomically into
-``<cache>/data/<task>/<fingerprint>/``. Later uses (and the other DDP ranks) only
-read the cache. The fingerprint covers everything that changes the result.
+The first use streams the raw pairs through ``llmpp.data.build`` into
+``<cache>/data/<task>/<fingerprint>/``; every later use — other DDP ranks,
+DataLoader workers, sweep jobs — memory-maps the same files. Building holds an
+exclusive file lock, works in a hidden sibling folder and renames it into place
+when ``meta.json`` is written, so concurrent builders build once and a killed build
+never looks finished. The fingerprint covers everything that changes the content.
 """
 
 from __future__ import annotations
@@ -14,23 +15,25 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
 from omegaconf import DictConfig, OmegaConf
 
-from llmpp.data.sources import SPLITS, load_pairs
-from llmpp.errors import ConfigError, CorruptFileError
+from llmpp.data.binarized import BinarizedSplit
+from llmpp.data.build import BOS, EOS, FORMAT_VERSION, PAD, UNK, build_into
+from llmpp.data.lock import exclusive
+from llmpp.errors import CorruptFileError
 from llmpp.utils.paths import cache_dir
 
+__all__ = ["BOS", "EOS", "PAD", "UNK", "Corpus", "corpus_dir", "load_corpus", "prepare_corpus"]
 log = logging.getLogger(__name__)
 
-PAD, UNK, BOS, EOS = 0, 1, 2, 3
-FORMAT_VERSION = 1
+# Version of the *content* (what the fingerprint hashes); FORMAT_VERSION is the layout.
+CONTENT_VERSION = 1
+DEFAULT_CHUNK_PAIRS = 20_000
 
 
 def _plain(cfg: Mapping[str, Any] | DictConfig) -> dict[str, Any]:
@@ -40,127 +43,130 @@ def _plain(cfg: Mapping[str, Any] | DictConfig) -> dict[str, Any]:
 
 
 def fingerprint(task_cfg: Mapping[str, Any]) -> str:
-    """Hash of everything that determines the cached corpus."""
+    """Hash of everything that determines the cached corpus's content."""
     keys = ("name", "source_lang", "target_lang", "vocab_size", "data")
-    payload = {k: task_cfg.get(k) for k in keys} | {"format": FORMAT_VERSION}
+    payload = {k: task_cfg.get(k) for k in keys} | {"format": CONTENT_VERSION}
     text = json.dumps(payload, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
+def default_workers() -> int:
+    """Encoding processes when none are asked for: the CPUs this process may use, up to 8."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(8, cpus))
+
+
 @dataclass
 class Corpus:
-    """Token ids of every split, the raw target references, and the tokenizer."""
+    """The memory-mapped splits of a built corpus, its evaluation text and its tokenizer."""
 
     root: Path
-    ids: dict[str, list[tuple[list[int], list[int]]]]
-    references: dict[str, list[str]]
-    sources: dict[str, list[str]]
+    meta: dict[str, Any]
     vocab_size: int
+    _text: dict[tuple[str, str], list[str]] = field(default_factory=dict, repr=False)
 
     @property
     def spm_path(self) -> Path:
         return self.root / "spm.model"
+
+    def split(self, name: str, limit: int | None = None) -> BinarizedSplit:
+        """Index access to the token ids of one split (no data is read until used)."""
+        return BinarizedSplit(self.root, name, self.meta["dtype"], limit)
+
+    def text(self, name: str, side: str) -> list[str]:
+        """Raw sentences of an evaluation split (``valid``/``test``; training text is not kept)."""
+        key = (name, side)
+        if key not in self._text:
+            path = self.root / f"{name}.{side}.txt"
+            if not path.is_file():
+                raise CorruptFileError(f"{path} is missing; delete {self.root} to rebuild")
+            self._text[key] = path.read_text(encoding="utf-8").splitlines()
+        return self._text[key]
+
+    def references(self, name: str) -> list[str]:
+        """Target sentences of an evaluation split (BLEU references)."""
+        return self.text(name, "tgt")
+
+    def sources(self, name: str) -> list[str]:
+        """Source sentences of an evaluation split."""
+        return self.text(name, "src")
 
     def tokenizer(self):
         import sentencepiece as spm
 
         return spm.SentencePieceProcessor(model_file=str(self.spm_path))
 
-    def decode(self, ids: list[int]) -> str:
-        return self.tokenizer().decode(ids)
-
-
-def _train_spm(text_file: Path, prefix: Path, vocab_size: int, data: Mapping[str, Any]) -> None:
-    import sentencepiece as spm
-
-    try:
-        spm.SentencePieceTrainer.train(
-            input=str(text_file),
-            model_prefix=str(prefix),
-            vocab_size=vocab_size,
-            model_type=str(data.get("spm_model_type", "unigram")),
-            character_coverage=float(data.get("spm_character_coverage", 1.0)),
-            input_sentence_size=int(data.get("spm_sentences", 1_000_000)),
-            shuffle_input_sentence=True,
-            pad_id=PAD,
-            unk_id=UNK,
-            bos_id=BOS,
-            eos_id=EOS,
-            num_threads=max(1, min(4, os.cpu_count() or 1)),
-            minloglevel=2,
-        )
-    except RuntimeError as exc:
-        raise ConfigError(
-            f"SentencePiece could not train a {vocab_size}-token vocabulary ({exc}); "
-            "lower task.vocab_size or add training data"
-        ) from None
-
-
-def _build(task_cfg: dict[str, Any], dest: Path) -> None:
-    """Load, train SentencePiece, encode, and move the finished folder into place."""
-    import sentencepiece as spm
-
-    pairs = load_pairs(task_cfg)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".build-", dir=dest.parent))
-    try:
-        text = work / "train.txt"
-        with open(text, "w", encoding="utf-8") as handle:
-            for src, tgt in pairs["train"]:
-                handle.write(src + "\n" + tgt + "\n")
-        _train_spm(text, work / "spm", int(task_cfg["vocab_size"]), task_cfg["data"])
-        text.unlink()
-        sp = spm.SentencePieceProcessor(model_file=str(work / "spm.model"))
-        payload = {}
-        for split in SPLITS:
-            src_ids = sp.encode([s for s, _ in pairs[split]])
-            tgt_ids = sp.encode([t for _, t in pairs[split]])
-            payload[split] = list(zip(src_ids, tgt_ids, strict=True))
-        torch.save(payload, work / "ids.pt")
-        raw = {
-            split: {"src": [s for s, _ in pairs[split]], "tgt": [t for _, t in pairs[split]]}
-            for split in SPLITS
-        }
-        (work / "text.json").write_text(json.dumps(raw), encoding="utf-8")
-        (work / "task.json").write_text(json.dumps(task_cfg, default=str), encoding="utf-8")
-        try:
-            os.replace(work, dest)
-        except OSError:  # another process finished first; its copy is identical
-            shutil.rmtree(work, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
+    def decode(self, ids) -> str:
+        return self.tokenizer().decode([int(i) for i in ids])
 
 
 def corpus_dir(task_cfg: Mapping[str, Any] | DictConfig) -> Path:
+    """Where a task's corpus lives in the cache (depends on its content settings only)."""
     plain = _plain(task_cfg)
     return cache_dir() / "data" / str(plain["name"]) / fingerprint(plain)
 
 
-def prepare_corpus(task_cfg: Mapping[str, Any] | DictConfig) -> Path:
-    """Build the cached corpus if it is missing; returns its folder."""
+def read_meta(root: Path) -> dict[str, Any] | None:
+    """The meta of a finished corpus in the current format, else None."""
+    try:
+        meta = json.loads((root / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    return meta if meta.get("format") == FORMAT_VERSION else None
+
+
+def _discard_unfinished(dest: Path) -> None:
+    """Remove what a killed or older builder left (called under the build lock)."""
+    for stale in dest.parent.glob(f".build-{dest.name}-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    if dest.exists():
+        if (dest / "ids.pt").exists() or (dest / "text.json").exists():
+            log.info("corpus cache %s is in the old ids.pt/text.json format; rebuilding it", dest)
+        else:
+            log.info("corpus cache %s is incomplete or outdated; rebuilding it", dest)
+        shutil.rmtree(dest)
+
+
+def prepare_corpus(
+    task_cfg: Mapping[str, Any] | DictConfig,
+    *,
+    workers: int | None = None,
+    chunk_pairs: int = DEFAULT_CHUNK_PAIRS,
+) -> Path:
+    """Build the cached corpus if it is missing (once, whoever else asks); returns its folder.
+
+    Args:
+        task_cfg: the task config (its ``data`` block says where the pairs come from).
+        workers: encoding processes (None = ``default_workers()``); not part of the content.
+        chunk_pairs: pairs per encoding task; bounds the builder's memory.
+    """
     plain = _plain(task_cfg)
     dest = corpus_dir(plain)
-    if not (dest / "ids.pt").is_file():
+    if read_meta(dest) is not None:
+        return dest
+    with exclusive(dest.parent / f"{dest.name}.lock", what=f"corpus {plain['name']}"):
+        if read_meta(dest) is not None:  # another process built it while we waited
+            return dest
+        _discard_unfinished(dest)
         log.info("building corpus %s into %s", plain["name"], dest)
-        _build(plain, dest)
+        work = dest.parent / f".build-{dest.name}-{os.getpid()}"
+        work.mkdir(parents=True)
+        try:
+            build_into(plain, work, workers=workers or default_workers(), chunk_pairs=chunk_pairs)
+            os.replace(work, dest)
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
     return dest
 
 
-def load_corpus(task_cfg: Mapping[str, Any] | DictConfig) -> Corpus:
-    """The cached corpus of a task (built on first use)."""
-    root = prepare_corpus(task_cfg)
-    try:
-        ids = torch.load(root / "ids.pt")
-        raw = json.loads((root / "text.json").read_text(encoding="utf-8"))
-    except (OSError, RuntimeError, json.JSONDecodeError) as exc:
-        raise CorruptFileError(
-            f"corpus cache {root} is unreadable ({exc}); delete it to rebuild"
-        ) from None
-    return Corpus(
-        root=root,
-        ids=ids,
-        references={s: raw[s]["tgt"] for s in SPLITS},
-        sources={s: raw[s]["src"] for s in SPLITS},
-        vocab_size=int(_plain(task_cfg)["vocab_size"]),
-    )
+def load_corpus(task_cfg: Mapping[str, Any] | DictConfig, **build: Any) -> Corpus:
+    """The cached corpus of a task (built on first use); opening it reads only ``meta.json``."""
+    root = prepare_corpus(task_cfg, **build)
+    meta = read_meta(root)
+    if meta is None:
+        raise CorruptFileError(f"corpus cache {root} is unreadable; delete it to rebuild")
+    return Corpus(root=root, meta=meta, vocab_size=int(_plain(task_cfg)["vocab_size"]))

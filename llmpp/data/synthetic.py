@@ -19,6 +19,7 @@ The same seed and sizes give the same corpus on every machine (no download).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -294,36 +295,63 @@ class SyntheticGrammar:
         return en + ["."], de + ["."]
 
 
+def _digest(text: str) -> int:
+    # Eight bytes of a stable hash stand in for the sentence in the duplicate set: a
+    # few million training sentences cost ~70 bytes each instead of ~150, and unlike
+    # hash() the result is the same in every process (no PYTHONHASHSEED salt).
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
+
+
+def _generate(
+    n: int, seed: int, *, min_len: int, max_len: int, seen: set[int]
+) -> Iterator[tuple[str, str]]:
+    rng = np.random.default_rng(seed)
+    grammar = SyntheticGrammar(rng)
+    made = 0
+    while made < n:
+        en, de = grammar.sentence()
+        if not (min_len <= len(en) <= max_len and min_len <= len(de) <= max_len):
+            continue
+        src = " ".join(en)
+        key = _digest(src)
+        if key in seen:
+            continue
+        seen.add(key)
+        made += 1
+        yield src, " ".join(de)
+
+
 def generate_pairs(
     n: int, seed: int, *, min_len: int = 5, max_len: int = 40, exclude: set[str] | None = None
 ) -> Iterator[tuple[str, str]]:
     """``n`` distinct sentence pairs whose source has ``min_len``..``max_len`` tokens."""
-    rng = np.random.default_rng(seed)
-    grammar = SyntheticGrammar(rng)
-    seen = set(exclude or ())
-    made = 0
-    while made < n:
-        en, de = grammar.sentence()
-        src = " ".join(en)
-        if not (min_len <= len(en) <= max_len and min_len <= len(de) <= max_len) or src in seen:
-            continue
-        seen.add(src)
-        made += 1
-        yield src, " ".join(de)
+    seen = {_digest(text) for text in exclude or ()}
+    yield from _generate(n, seed, min_len=min_len, max_len=max_len, seen=seen)
+
+
+def synthetic_split_iters(
+    sizes: dict[str, int], seed: int, *, min_len: int = 5, max_len: int = 40
+) -> Iterator[tuple[str, Iterator[tuple[str, str]]]]:
+    """``(split, pair stream)`` of disjoint train/valid/test splits, consumed in order.
+
+    Each split has its own derived seed; valid and test skip every source sentence
+    an earlier split produced, which is why the streams must be read in order.
+    """
+    seen: set[int] = set()
+    for offset, split in enumerate(("train", "valid", "test")):
+        yield (
+            split,
+            _generate(
+                sizes[split], seed * 1000 + offset, min_len=min_len, max_len=max_len, seen=seen
+            ),
+        )
 
 
 def synthetic_splits(
     sizes: dict[str, int], seed: int, *, min_len: int = 5, max_len: int = 40
 ) -> dict[str, list[tuple[str, str]]]:
-    """Disjoint train/valid/test splits; each split has its own derived seed."""
-    out: dict[str, list[tuple[str, str]]] = {}
-    seen: set[str] = set()
-    for offset, split in enumerate(("train", "valid", "test")):
-        pairs = list(
-            generate_pairs(
-                sizes[split], seed * 1000 + offset, min_len=min_len, max_len=max_len, exclude=seen
-            )
-        )
-        seen.update(src for src, _ in pairs)
-        out[split] = pairs
-    return out
+    """Disjoint train/valid/test splits as lists (small corpora and tests)."""
+    return {
+        split: list(pairs)
+        for split, pairs in synthetic_split_iters(sizes, seed, min_len=min_len, max_len=max_len)
+    }

@@ -7,7 +7,9 @@ write it too (``llmpp.distill.teacher``)::
      "std": float | null, "samples": [...], "failure": str | null, "backend": str,
      "model": str, "prompt": str, "task": str, "seed": int}
 
-Rows without a prediction are the teacher's failures: they are skipped and counted.
+Rows without a prediction are the teacher's failures: they are skipped and counted,
+unless a later row of the same architecture (same task and seed) has a prediction —
+``llmpp label`` asks failed architectures again on a rerun and appends the answer.
 """
 
 from __future__ import annotations
@@ -74,6 +76,12 @@ def _target(path: Path, number: int, row: Mapping[str, Any]) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
+def _row_identity(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    """Which architecture of which task, seed (and pool) a row labels."""
+    arch = row.get("arch_key") or json.dumps(row.get("arch"), sort_keys=True)
+    return row.get("task"), row.get("seed"), row.get("pool_seed"), arch
+
+
 def read_labels(path: str | Path, space: SearchSpace, *, seed: int | None = None) -> LabelSet:
     """Parse ``path`` and validate every architecture against ``space``.
 
@@ -89,6 +97,8 @@ def read_labels(path: str | Path, space: SearchSpace, *, seed: int | None = None
         )
     labels = LabelSet(archs=[], targets=np.zeros(0), seeds=[])
     values: list[float] = []
+    failed: list[tuple[Any, ...]] = []  # a failure answered by a later row is no failure
+    answered: set[tuple[Any, ...]] = set()
     seen: dict[str, Counter] = {key: Counter() for key in PROVENANCE_KEYS}
     with open(path) as handle:
         for number, line in enumerate(handle, start=1):
@@ -101,8 +111,9 @@ def read_labels(path: str | Path, space: SearchSpace, *, seed: int | None = None
                 continue
             target = _target(path, number, row)
             if target is None:
-                labels.failures += 1
+                failed.append(_row_identity(row))
                 continue
+            answered.add(_row_identity(row))
             try:
                 arch = space.from_hat(row["arch"])
             except InvalidArchitectureError as exc:
@@ -114,6 +125,7 @@ def read_labels(path: str | Path, space: SearchSpace, *, seed: int | None = None
             values.append(target)
             for key in PROVENANCE_KEYS:
                 seen[key][str(row.get(key))] += 1
+    labels.failures = sum(key not in answered for key in failed)
     labels.targets = np.asarray(values, dtype=np.float64)
     labels.provenance = {
         "path": str(path.resolve()),

@@ -1,11 +1,15 @@
-"""Agreement between predicted and gold scores."""
+"""Agreement between predicted and gold scores.
+
+Non-finite predictions (failed LLM answers) are left out pairwise. A metric over too
+few pairs to define it is NaN ("n/a" in tables, null in JSON), never 0: a run whose
+predictions all failed must not look like a predictor with no ranking skill.
+"""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
-from scipy import stats
 
 
 def _finite_pairs(pred: np.ndarray, gold: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -20,17 +24,30 @@ def mae(pred: np.ndarray, gold: np.ndarray) -> float:
 
 
 def kendall_tau(pred: np.ndarray, gold: np.ndarray) -> float:
-    """Kendall tau-b (scipy's default, as in the paper's scripts); 0 for constant input."""
+    """Kendall tau-b (scipy's default, as in the paper's scripts).
+
+    NaN under two finite pairs (undefined); 0 for constant input, which carries no
+    ranking information (scipy would say NaN, but a constant predictor is a real answer).
+    """
     p, g = _finite_pairs(pred, gold)
-    if len(p) < 2 or np.ptp(p) == 0 or np.ptp(g) == 0:
+    if len(p) < 2:
+        return math.nan
+    if np.ptp(p) == 0 or np.ptp(g) == 0:
         return 0.0
+    from scipy import stats  # seconds of import: only when a ranking is scored
+
     return float(stats.kendalltau(p, g).statistic)
 
 
 def spearman_rho(pred: np.ndarray, gold: np.ndarray) -> float:
+    """Spearman's rho; NaN and 0 as for :func:`kendall_tau`."""
     p, g = _finite_pairs(pred, gold)
-    if len(p) < 2 or np.ptp(p) == 0 or np.ptp(g) == 0:
+    if len(p) < 2:
+        return math.nan
+    if np.ptp(p) == 0 or np.ptp(g) == 0:
         return 0.0
+    from scipy import stats
+
     return float(stats.spearmanr(p, g).statistic)
 
 
@@ -54,6 +71,12 @@ METRICS = {
 
 
 def summarize(values: list[float]) -> dict[str, float]:
-    """Mean and population std (``np.std``), as the paper reports over seeds."""
+    """Mean and population std (``np.std``), as the paper reports over seeds.
+
+    An undefined (NaN) seed makes the summary undefined too, rather than silently
+    averaging the seeds that happened to work.
+    """
     arr = np.asarray(values, dtype=float)
+    if len(arr) == 0 or not np.isfinite(arr).all():
+        return {"mean": math.nan, "std": math.nan}
     return {"mean": float(np.mean(arr)), "std": float(np.std(arr))}

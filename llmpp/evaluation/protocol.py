@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from llmpp.errors import PredictionsFailedError
 from llmpp.evaluation.metrics import METRICS, summarize
 from llmpp.gold.records import SEEDS, load_gold_split
 from llmpp.gold.source import GoldSource
@@ -64,6 +65,11 @@ def evaluate_task(
                 cost[key] = cost.get(key, 0) + value
         finally:
             predictor.close()
+        if len(pred) and not np.isfinite(pred).any():
+            raise PredictionsFailedError(
+                f"every prediction of {name} on {task.name} seed {seed} failed; nothing to "
+                "score (check the predictor's log above, fix it and rerun)"
+            )
         gold = np.asarray([r.score(protocol.gold_field) for r in tests])
         row: dict[str, Any] = {metric: fn(pred, gold) for metric, fn in METRICS.items()}
         row["failures"] = int((~np.isfinite(pred)).sum())

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
-import matplotlib
 
-matplotlib.use("Agg")  # no display on servers and CI
-import matplotlib.pyplot as plt  # noqa: E402
+def _num(value: float | None, digits: int = 2) -> str:
+    """A metric value; "n/a" when undefined (NaN in memory, null once saved as JSON)."""
+    return "n/a" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
 
 
-def _pm(stat: dict[str, float], digits: int = 2) -> str:
-    return f"{stat['mean']:.{digits}f} ± {stat['std']:.{digits}f}"
+def _pm(stat: dict[str, float | None], digits: int = 2) -> str:
+    """``mean ± std`` over seeds, or "n/a"."""
+    mean = _num(stat.get("mean"), digits)
+    return mean if mean == "n/a" else f"{mean} ± {_num(stat.get('std'), digits)}"
 
 
 def markdown_table(payload: dict[str, Any]) -> str:
@@ -42,6 +45,12 @@ def markdown_table(payload: dict[str, Any]) -> str:
 
 def scatter_plot(task: str, predictor: str, result: dict[str, Any], path: Path) -> Path:
     """Predicted vs gold BLEU of every test architecture, one colour per seed."""
+    # Imported here: matplotlib costs a second of start-up to every stage that only
+    # prints a table (or fails fast on a bad endpoint).
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display on servers and CI
+    import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(4.8, 4.4), dpi=120)
     lo, hi = float("inf"), float("-inf")
     for seed, row in result["seeds"].items():
@@ -56,8 +65,8 @@ def scatter_plot(task: str, predictor: str, result: dict[str, Any], path: Path) 
         ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], "k--", lw=0.8, label="y = x")
     ax.set_xlabel("gold BLEU (from scratch)")
     ax.set_ylabel("predicted BLEU")
-    mae, tau = result["mae"]["mean"], result["kendall"]["mean"]
-    ax.set_title(f"{task}: MAE {mae:.2f}, τ {tau:.2f}\n{predictor}", fontsize=8)
+    mae, tau = _num(result["mae"]["mean"]), _num(result["kendall"]["mean"])
+    ax.set_title(f"{task}: MAE {mae}, τ {tau}\n{predictor}", fontsize=8)
     ax.legend(fontsize=7)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,7 @@ import logging
 import os
 import urllib.error
 import urllib.request
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -27,14 +28,24 @@ log = logging.getLogger(__name__)
 LLMAS_REPOSITORY = "UBC-NLP/llmas"
 LLMAS_COMMIT = "35980b8faf884c51d25fa45a644b47729f152e03"
 DEFAULT_MIRROR = "https://raw.githubusercontent.com/UBC-NLP/llmas"
-MANIFEST_NAME = "llmas-35980b8.sha256"
 ROOT_ENV = "LLMPP_BENCHMARK_ROOT"
 
 
+def manifest_name(commit: str = LLMAS_COMMIT) -> str:
+    """The SHA-256 manifest llmpp ships for a commit of the authors' repository."""
+    return f"llmas-{commit[:7]}.sha256"
+
+
 @cache
-def manifest() -> dict[str, str]:
-    """Relative path (under ``data/``) -> SHA-256 of every released file."""
-    text = resources.files("llmpp.gold").joinpath(MANIFEST_NAME).read_text()
+def manifest(commit: str = LLMAS_COMMIT) -> dict[str, str]:
+    """Relative path (under ``data/``) -> SHA-256 of every released file of ``commit``."""
+    resource = resources.files("llmpp.gold").joinpath(manifest_name(commit))
+    if not resource.is_file():
+        raise DataNotFoundError(
+            f"llmpp ships no checksum manifest for commit {commit} of {LLMAS_REPOSITORY}; "
+            f"use benchmark.commit={LLMAS_COMMIT}"
+        )
+    text = resource.read_text()
     entries = {}
     for line in text.splitlines():
         if line.strip():
@@ -59,6 +70,7 @@ class GoldSource:
             var ``LLMPP_BENCHMARK_ROOT``, else the user cache (downloaded on demand).
         mirror: base URL of the repository's raw files; a file is fetched from
             ``<mirror>/<commit>/data/<path>``.
+        commit: the pinned commit (llmpp ships its SHA-256 manifest).
         timeout: seconds per download request.
     """
 
@@ -67,12 +79,15 @@ class GoldSource:
         root: str | os.PathLike | None = None,
         *,
         mirror: str = DEFAULT_MIRROR,
+        commit: str = LLMAS_COMMIT,
         timeout: float = 30.0,
     ) -> None:
         root = root or os.environ.get(ROOT_ENV) or None
         self.local = root is not None
+        self.commit = commit
+        self.manifest = manifest(commit)
         self.root = (
-            Path(root).expanduser() if root else cache_dir() / "llmas" / LLMAS_COMMIT / "data"
+            Path(root).expanduser() if root else cache_dir() / "llmas" / commit / "data"
         )
         self.mirror = mirror.rstrip("/")
         self.timeout = timeout
@@ -85,7 +100,7 @@ class GoldSource:
 
     def path(self, relative: str) -> Path:
         """The verified local path of ``relative`` (e.g. ``train-test_seedarchs/123/...``)."""
-        expected = manifest().get(relative)
+        expected = self.manifest.get(relative)
         if expected is None:
             raise DataNotFoundError(f"{relative} is not a file of the authors' data release")
         target = self.root / relative
@@ -103,7 +118,7 @@ class GoldSource:
             if self.local:
                 raise CorruptFileError(
                     f"{target} does not match its SHA-256 in llmpp's manifest; restore it from "
-                    f"{LLMAS_REPOSITORY}@{LLMAS_COMMIT[:7]} or drop benchmark.root= to download"
+                    f"{LLMAS_REPOSITORY}@{self.commit[:7]} or drop benchmark.root= to download"
                 )
             log.warning("cached %s is corrupt; downloading it again", target)
             target.unlink()
@@ -112,7 +127,7 @@ class GoldSource:
         return target
 
     def _download(self, relative: str, target: Path, expected: str) -> None:
-        url = f"{self.mirror}/{LLMAS_COMMIT}/data/{relative}"
+        url = f"{self.mirror}/{self.commit}/data/{relative}"
         log.info("downloading %s", url)
         try:
             with urllib.request.urlopen(url, timeout=self.timeout) as response:
@@ -130,3 +145,39 @@ class GoldSource:
                 "retry later or pass benchmark.root=<local copy>"
             )
         write_bytes(target, data)
+
+
+@dataclass(frozen=True)
+class GoldData:
+    """Where a stage's gold data comes from (the ``benchmark`` config group).
+
+    Args:
+        root: a local copy of the authors' ``data/`` folder (None: env, else the cache).
+        gold: a gold set built by ``llmpp retrain`` (``<gold>/<seed>/<task>/*.jsonl``),
+            used instead of the authors' release for demonstrations and tests.
+        mirror: base URL the release is downloaded from.
+        commit: the pinned commit of the release.
+        seeds: the protocol seeds (each has its demonstrations and test architectures).
+        gold_field: the record field that is the gold score.
+    """
+
+    root: str | None = None
+    gold: str | None = None
+    mirror: str = DEFAULT_MIRROR
+    commit: str = LLMAS_COMMIT
+    seeds: tuple[int, ...] = (123, 456, 789)
+    gold_field: str = "valid_BLEU"
+    _source: list = field(default_factory=list, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
+
+    def source(self) -> GoldSource:
+        """The verified file source of the authors' release (built once)."""
+        if not self._source:
+            self._source.append(GoldSource(self.root, mirror=self.mirror, commit=self.commit))
+        return self._source[0]
+
+    def release_source(self) -> GoldSource | None:
+        """The authors' release, or None when a local gold set replaces it."""
+        return None if self.gold else self.source()

@@ -21,7 +21,7 @@ import torch
 from llmpp.errors import ConfigError, CorruptFileError, DataNotFoundError
 from llmpp.hardware.features import ANALYTIC_NAMES, encode_features
 from llmpp.hardware.measure import MeasureConfig
-from llmpp.hardware.predictor import LinearLatencyModel, MLPLatencyModel
+from llmpp.hardware.predictor import MODELS, LinearLatencyModel
 from llmpp.space.architecture import Architecture
 from llmpp.space.search_space import SearchSpace
 from llmpp.task import TaskSpec
@@ -134,9 +134,9 @@ class LatencyPredictor:
         try:
             if model["kind"] == "linear":
                 self.model: Any = LinearLatencyModel.from_state(model["state"])
-            elif model["kind"] == "mlp":
+            elif model["kind"] in ("mlp", "hat_mlp"):
                 dim = self.encode([space.smallest()]).shape[1]
-                self.model = MLPLatencyModel.from_state(model["state"], dim)
+                self.model = MODELS[model["kind"]].from_state(model["state"], dim)
             else:
                 raise KeyError(model["kind"])
         except (KeyError, RuntimeError, TypeError, ValueError) as exc:

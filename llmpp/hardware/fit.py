@@ -11,7 +11,7 @@ import numpy as np
 from llmpp.errors import ConfigError
 from llmpp.hardware.features import encode_features
 from llmpp.hardware.measure import MeasureConfig
-from llmpp.hardware.predictor import MODELS, new_model, score, select_model
+from llmpp.hardware.predictor import AUTO_MODELS, MODELS, new_model, score, select_model
 from llmpp.space.architecture import Architecture
 from llmpp.space.search_space import SearchSpace
 
@@ -32,11 +32,11 @@ class FitResult:
 def split(n: int, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Seeded train / held-out indices (at least 2 held out, at least 2 to train)."""
     if not 0 < test_fraction < 1:
-        raise ConfigError(f"latency.test_fraction={test_fraction} must be between 0 and 1")
+        raise ConfigError(f"test_fraction={test_fraction} must be between 0 and 1")
     n_test = max(2, int(round(n * test_fraction)))
     if n - n_test < 2:
         raise ConfigError(f"{n} measured architectures are too few to fit and test a latency "
-                          "predictor; raise latency.samples")
+                          "predictor; raise n_archs")
     order = np.random.default_rng(seed).permutation(n)
     return np.sort(order[n_test:]), np.sort(order[:n_test])
 
@@ -58,7 +58,7 @@ def fit_latency_model(
     options = {k: dict(v) for k, v in (options or {}).items()}
     y = np.asarray(latencies, dtype=np.float64)
     train, test = split(len(y), test_fraction, seed)
-    candidates = sorted(MODELS) if kind == "auto" else [kind]
+    candidates = sorted(AUTO_MODELS) if kind == "auto" else [kind]
     inputs = {
         k: encode_features(archs, MODELS[k].features, space=space, vocab_size=vocab_size,
                            measure=measure)

@@ -9,11 +9,21 @@ search with the length fixed, so the time does not depend on what random weights
 happen to predict. The encoder time is the source's encoding (batch 1); the decoder
 time is everything after it (beam expansion, 30 steps, output projections).
 
-Repetitions are *interleaved*: every round times each model of a chunk once, in a
-fresh random order, and a model's latency is the median over rounds. On a shared,
-noisy machine a slow spell then hits every architecture alike instead of whichever
-one happened to be timed during it. Each record keeps the spread of its own
-repetitions (IQR / median and max / min).
+Two protocols (``MeasureConfig.protocol``):
+
+* ``llmpp`` (default): repetitions are *interleaved* — every round times each model
+  of a chunk once, in a fresh random order, and a model's latency is the median over
+  rounds. On a shared, noisy machine a slow spell then hits every architecture alike
+  instead of whichever one happened to be timed during it.
+* ``hat``: HAT's measurement — one architecture at a time; the encoder is run
+  ``warmup`` times untimed, then ``repeats`` times timed; then the decoder likewise,
+  each timed run decoding ``tgt_len`` incremental steps over a beam-expanded batch of
+  fixed tokens (no search operations); each part's times are sorted, the lowest
+  ``trim`` and the highest ``max(1, trim)`` share dropped, the rest averaged, and the
+  latency is the encoder's plus the decoder's trimmed mean. HAT used 5 dry runs and
+  300 repeats (its paper configs 20), ``trim`` 0.1.
+
+Each record keeps the spread of its own repetitions (IQR / median and max / min).
 """
 
 from __future__ import annotations
@@ -21,7 +31,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from functools import partial
 
 import numpy as np
 import torch
@@ -32,6 +43,19 @@ from llmpp.errors import ConfigError
 from llmpp.models.transformer import ModelShape, Transformer, new_cache, reorder_cache
 from llmpp.space.architecture import Architecture
 
+PROTOCOLS = ("llmpp", "hat")
+
+
+def trimmed_mean(values: Sequence[float], trim: float) -> float:
+    """HAT's average: sort, drop ``int(n * trim)`` lowest and ``max(1, int(n * trim))`` highest.
+
+    With fewer than three values nothing can be dropped on both sides; the plain mean.
+    """
+    ordered = sorted(values)
+    low, high = int(len(ordered) * trim), max(1, int(len(ordered) * trim))
+    kept = ordered[low : len(ordered) - high] if len(ordered) - low - high >= 1 else ordered
+    return float(np.mean(kept))
+
 
 @dataclass(frozen=True)
 class MeasureConfig:
@@ -41,9 +65,11 @@ class MeasureConfig:
         beam: beam size (HAT timed beam 5; 1 = greedy).
         src_len: source tokens of the reference input.
         tgt_len: target tokens decoded (fixed; EOS is ignored).
-        warmup: untimed translations per model before timing.
-        repeats: timed translations per model (the latency is their median).
+        warmup: untimed translations per model before timing (``hat``: per part).
+        repeats: timed translations per model (``llmpp``: the latency is their median).
         seed: seeds the random weights and the reference source tokens.
+        protocol: ``llmpp`` or ``hat`` (see the module docstring).
+        trim: ``hat``: share of the fastest and of the slowest runs dropped per part.
     """
 
     beam: int = 5
@@ -52,6 +78,8 @@ class MeasureConfig:
     warmup: int = 2
     repeats: int = 7
     seed: int = 0
+    protocol: str = "llmpp"
+    trim: float = 0.1
 
     def __post_init__(self) -> None:
         for name in ("beam", "src_len", "tgt_len", "repeats"):
@@ -59,8 +87,14 @@ class MeasureConfig:
                 raise ConfigError(f"latency measurement: {name} must be >= 1")
         if int(self.warmup) < 0:
             raise ConfigError("latency measurement: warmup must be >= 0")
+        if self.protocol not in PROTOCOLS:
+            raise ConfigError(
+                f"measure.protocol={self.protocol!r}; choose one of: {', '.join(PROTOCOLS)}"
+            )
+        if not 0 <= float(self.trim) < 0.5:
+            raise ConfigError(f"measure.trim={self.trim} must be in [0, 0.5)")
 
-    def as_dict(self) -> dict[str, int]:
+    def as_dict(self) -> dict[str, int | float | str]:
         return asdict(self)
 
 
@@ -184,6 +218,8 @@ class LatencyMeter:
             archs: the architectures of one chunk (their models are held in memory).
             on_round: called after every timed round (progress bars).
         """
+        if self.config.protocol == "hat":
+            return self._measure_hat(archs, on_round)
         models = [self.build(a) for a in archs]
         for model in models:
             for _ in range(self.config.warmup):
@@ -196,6 +232,49 @@ class LatencyMeter:
             if on_round is not None:
                 on_round()
         return [_record(arch, t * 1e3) for arch, t in zip(archs, times, strict=True)]
+
+
+    # ---- HAT's protocol -------------------------------------------------------------
+    def _timed(self, run: Callable[[], object]) -> float:
+        self._sync()
+        start = time.perf_counter()
+        run()
+        self._sync()
+        return time.perf_counter() - start
+
+    def _decode_fixed(self, model: Transformer, enc) -> None:
+        """HAT's decoder timing: ``tgt_len`` incremental steps on ``beam`` fixed-token rows."""
+        cache = new_cache(model)
+        tokens = torch.full((self.config.beam, 1), BOS, dtype=torch.long, device=self.device)
+        for step in range(self.config.tgt_len):
+            model.decode(tokens, enc, cache, offset=step)
+
+    def _measure_hat(
+        self, archs: Sequence[Architecture], on_round: Callable[[], None] | None
+    ) -> list[LatencyRecord]:
+        cfg, records = self.config, []
+        for arch in archs:
+            model = self.build(arch)
+            with torch.inference_mode():
+                enc = model.encode(self.source)
+                expanded = enc.reorder(torch.zeros(cfg.beam, dtype=torch.long, device=self.device))
+                encode = partial(model.encode, self.source)
+                decode = partial(self._decode_fixed, model, expanded)
+                for _ in range(cfg.warmup):
+                    encode()
+                enc_s = [self._timed(encode) for _ in range(cfg.repeats)]
+                for _ in range(cfg.warmup):
+                    decode()
+                dec_s = [self._timed(decode) for _ in range(cfg.repeats)]
+            ms = np.stack([enc_s, dec_s], axis=1) * 1e3
+            record = _record(arch, ms)
+            enc_ms, dec_ms = trimmed_mean(ms[:, 0], cfg.trim), trimmed_mean(ms[:, 1], cfg.trim)
+            records.append(
+                replace(record, latency_ms=enc_ms + dec_ms, encoder_ms=enc_ms, decoder_ms=dec_ms)
+            )
+            if on_round is not None:
+                on_round()
+        return records
 
 
 def _record(arch: Architecture, ms: np.ndarray) -> LatencyRecord:

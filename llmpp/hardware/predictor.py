@@ -6,9 +6,10 @@ Two models, chosen by measured held-out error rather than by habit:
   *relative* error (each row divided by its latency), with a small ridge on
   standardised features. Latency is nearly additive in those costs, so a few dozen
   measurements pin it down.
-* ``mlp``: HAT's latency predictor — an MLP (3 hidden layers of 400 units) on the
-  space's normalised 10-dim features, target standardised, trained with Adam on
-  the mean squared error.
+* ``mlp``: llmpp's fast take on HAT's latency predictor — an MLP (3 layers of 400
+  units) on the space's normalised 10-dim features, target standardised, trained
+  full-batch with Adam on the mean squared error.
+* ``hat_mlp``: HAT's own network and recipe (``llmpp.hardware.hat_predictor``).
 
 ``select_model`` cross-validates the candidates on the training split and keeps
 the one with the lowest MAPE (``kind: auto``).
@@ -26,6 +27,7 @@ from torch import nn
 
 from llmpp.errors import ConfigError
 from llmpp.evaluation.metrics import kendall_tau
+from llmpp.hardware.hat_predictor import HATLatencyModel, net_outputs
 from llmpp.hardware.measure import torch_threads
 
 
@@ -118,9 +120,7 @@ class MLPLatencyModel:
         return self
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        with torch.inference_mode(), torch_threads(1):
-            out = self.net(torch.as_tensor(x, dtype=torch.float32))[:, 0].double().numpy()
-        return out * self.y_std + self.y_mean
+        return net_outputs(self.net, x) * self.y_std + self.y_mean
 
     def state(self) -> dict[str, Any]:
         return {"hidden": self.hidden, "layers": self.layers, "steps": self.steps, "lr": self.lr,
@@ -137,11 +137,14 @@ class MLPLatencyModel:
         return model
 
 
-MODELS = {"linear": LinearLatencyModel, "mlp": MLPLatencyModel}
+MODELS = {"linear": LinearLatencyModel, "mlp": MLPLatencyModel, "hat_mlp": HATLatencyModel}
+# What ``kind: auto`` chooses among: HAT's recipe (5,000 steps per fit) is asked for
+# by name (``fit.model=hat_mlp``), not cross-validated on every run.
+AUTO_MODELS = ("linear", "mlp")
 
 
 def new_model(kind: str, options: dict[str, Any] | None = None) -> Any:
-    """An unfitted model of ``kind`` (``linear`` | ``mlp``) with its ``options``."""
+    """An unfitted model of ``kind`` (``linear`` | ``mlp`` | ``hat_mlp``) with its ``options``."""
     if kind not in MODELS:
         raise ConfigError(f"unknown latency model {kind!r}; use one of {sorted(MODELS)} or auto")
     try:
@@ -175,6 +178,6 @@ def select_model(candidates: Sequence[str], inputs: dict[str, np.ndarray], y: np
     """Cross-validate ``candidates`` (each on its own features) and keep the lowest MAPE."""
     if len(y) < 2 * folds:
         raise ConfigError(f"{len(y)} training latencies are too few to choose a model; "
-                          "raise latency.samples or set latency.model=linear")
+                          "raise n_archs or set fit.model=linear")
     cv = {k: cross_validate(k, options.get(k), inputs[k], y, folds, seed) for k in candidates}
     return Selection(kind=min(cv, key=lambda k: cv[k]["mape"]), cv=cv)

@@ -10,8 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig
-
 from llmpp.hardware.artifact import LatencyPredictor
 from llmpp.hardware.measure import LatencyMeter, MeasureConfig
 from llmpp.hardware.metadata import device_metadata
@@ -50,17 +48,3 @@ class HardwareTarget:
             return None
         path = Path(str(self.latency_predictor)).expanduser()
         return LatencyPredictor.load(path, space=space, task=task)
-
-
-def latency_from_config(cfg: DictConfig, space: SearchSpace, task: TaskSpec) -> Any:
-    """The latency predictor of ``cfg.hardware`` when it is a target config with one, else None.
-
-    Stages call this to hand ``constraint=latency`` (or ``describe``) its predictor.
-    """
-    hardware = cfg.get("hardware")
-    if not isinstance(hardware, DictConfig) or not hardware.get("latency_predictor"):
-        return None
-    from llmpp.stages.common import build  # stages import hardware, not the reverse
-
-    target = build(hardware, "hardware")
-    return target.load_latency_predictor(space, task)

@@ -127,6 +127,10 @@ class Backend:
         """What makes replies of this backend reusable: the cache key's backend part."""
         return {"backend": self.kind, "model": self.model, "mode": self.mode}
 
+    def endpoint_url(self) -> str:
+        """Where requests go, for error messages (a subclass names its URL)."""
+        return f"llm={self.kind}"
+
     def describe(self) -> dict[str, Any]:
         """Settings for logs and result files (never a key)."""
         return {
@@ -156,6 +160,9 @@ class OpenAIBackend(Backend):
         self.api_key_env = api_key_env
         # Fail fast: a missing key is reported before any work starts.
         key_from_env(api_key_env, required=True, what=f"llm={self.kind}")
+
+    def endpoint_url(self) -> str:
+        return self.base_url or "https://api.openai.com/v1"
 
     def make_client(self) -> AsyncOpenAI:
         return AsyncOpenAI(
@@ -196,6 +203,9 @@ class OpenAICompatibleBackend(Backend):
         self.api_key_required = bool(api_key_required)
         key_from_env(api_key_env, required=self.api_key_required, what=f"llm={self.kind}")
 
+    def endpoint_url(self) -> str:
+        return self.base_url
+
     def make_client(self) -> AsyncOpenAI:
         key = key_from_env(
             self.api_key_env, required=self.api_key_required, what=f"llm={self.kind}"
@@ -235,6 +245,9 @@ class AzureBackend(Backend):
         self.api_version = api_version
         self.api_key_env = api_key_env
         key_from_env(api_key_env, required=True, what="llm=azure")
+
+    def endpoint_url(self) -> str:
+        return str(self.endpoint)
 
     def make_client(self) -> AsyncOpenAI:
         return AsyncAzureOpenAI(

@@ -17,11 +17,13 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from llmpp.errors import CorruptFileError
+from llmpp.errors import CorruptFileError, FileSystemError
 from llmpp.utils.paths import cache_dir
 
 _SCHEMA = """
@@ -55,6 +57,33 @@ def request_key(identity: dict[str, Any], prompt: str, sample: int, attempt: int
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+_STORAGE_FIXES = {
+    "full": "the disk is full; free some space",
+    "readonly": "the cache is read-only; fix its permissions",
+    "unable to open": "the cache cannot be created there",
+}
+
+
+def _storage_error(path: Path, exc: sqlite3.OperationalError) -> FileSystemError:
+    """SQLite's storage complaints (open, read-only, full) as the file-system error they are."""
+    text = str(exc)
+    fix = next((fix for clue, fix in _STORAGE_FIXES.items() if clue in text), text)
+    return FileSystemError(
+        f"cannot write the LLM reply cache {path}: {fix}; or set LLMPP_CACHE_DIR=<writable dir> "
+        "(or predictor.cache=<file>)"
+    )
+
+
+@contextmanager
+def _storage_errors(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc):  # another process held the write lock past the timeout
+            raise
+        raise _storage_error(path, exc) from None
+
+
 @dataclass(frozen=True)
 class CachedReply:
     """A stored reply with the tokens it cost when it was first paid for."""
@@ -83,6 +112,8 @@ class ReplyCache:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(_SCHEMA)
             self._db.commit()
+        except sqlite3.OperationalError as exc:
+            raise _storage_error(self.path, exc) from None
         except sqlite3.DatabaseError as exc:
             raise CorruptFileError(
                 f"LLM reply cache {self.path} is unreadable ({exc}); move it away to start a "
@@ -98,7 +129,7 @@ class ReplyCache:
 
     def put(self, key: str, prompt: str, reply: CachedReply) -> None:
         """Store ``reply`` durably; returns only after the commit."""
-        with self._lock, self._db:
+        with self._lock, _storage_errors(self.path), self._db:
             self._db.execute(
                 "INSERT OR REPLACE INTO replies VALUES (?, ?, ?, ?, ?, ?)",
                 (

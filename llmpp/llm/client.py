@@ -5,7 +5,11 @@ backend with a concurrency limit. Each request is first looked up in the on-disk
 cache; otherwise it is sent with bounded, jittered retries on transient errors, and
 the reply is committed to the cache before it is parsed. An unparseable reply is
 re-asked up to ``max_reasks`` times, then recorded as a failure — nothing loops
-forever.
+forever. A rerun replays the cached asks of a failed sample and then asks again,
+continuing the ask count (new keys), so a failure is retried without paying twice
+for any reply. An endpoint that cannot be used at all (refused connection before
+any answer, refused key, unknown model) ends the batch at once with an
+``EndpointError``.
 """
 
 from __future__ import annotations
@@ -18,13 +22,13 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import openai
 from openai import AsyncOpenAI
 
-from llmpp.errors import UserError
+from llmpp.errors import EndpointError
 from llmpp.llm.backends import Backend
 from llmpp.llm.cache import CachedReply, ReplyCache, request_key
 from llmpp.llm.cost import CostMeter
+from llmpp.llm.endpoint import endpoint_error
 from llmpp.llm.retry import is_transient, retry_after_seconds
 
 log = logging.getLogger(__name__)
@@ -34,8 +38,8 @@ for _name in ("httpx", "httpx2"):
     logging.getLogger(_name).setLevel(logging.WARNING)
 
 
-class LLMRequestError(UserError):
-    """The server rejected a request in a way retrying cannot fix (key, model, URL)."""
+# Kept as the name callers and tests catch; every unusable-endpoint error is one.
+LLMRequestError = EndpointError
 
 
 @dataclass
@@ -79,6 +83,8 @@ class LLMRunner:
         self.cache = cache
         self.meter = meter or CostMeter(prices=backend.prices)
         self._rng = random.Random()
+        self._reached = False  # the endpoint answered once: refused connections are transient
+        self._fatal: EndpointError | None = None  # once set, no task sends another request
 
     # ---- one HTTP request ---------------------------------------------------------
     async def _send(self, client: AsyncOpenAI, prompt: str, params: dict[str, Any]) -> CachedReply:
@@ -106,17 +112,14 @@ class LLMRunner:
         for retry in range(policy.max_retries + 1):
             self.meter.requests += 1
             try:
-                return await self._send(client, prompt, params)
-            except (
-                openai.AuthenticationError,
-                openai.PermissionDeniedError,
-                openai.NotFoundError,
-            ) as exc:
-                raise LLMRequestError(
-                    f"llm={self.backend.kind} model {self.backend.model!r}: the server refused the "
-                    f"request ({exc.status_code}); check the key, llm.model and llm.base_url"
-                ) from None
+                reply = await self._send(client, prompt, params)
+                self._reached = True
+                return reply
             except Exception as exc:  # noqa: BLE001 - classified below
+                fatal = endpoint_error(exc, self.backend, reached=self._reached)
+                if fatal is not None:
+                    self._fatal = self._fatal or fatal
+                    raise fatal from None
                 if not is_transient(exc) or retry == policy.max_retries:
                     raise
                 wait = policy.delay(retry, retry_after_seconds(exc), self._rng)
@@ -133,16 +136,18 @@ class LLMRunner:
         key: str,
         params: dict[str, Any],
         limit: asyncio.Semaphore,
-    ) -> CachedReply | str:
-        """The cached reply for ``key``, else a fresh one stored first; a str says why none."""
+    ) -> tuple[CachedReply, bool] | str:
+        """(reply, paid now) for ``key``: cached, else fresh and stored first; str = why none."""
         reply = self.cache.get(key)
         if reply is not None:
             self.meter.hit(reply.prompt_tokens, reply.completion_tokens)
-            return reply
+            return reply, False
         async with limit:
+            if self._fatal is not None:  # another task found the endpoint unusable
+                raise self._fatal
             try:
                 reply = await self._request(client_of(), prompt, params)
-            except LLMRequestError:
+            except EndpointError:
                 raise
             except Exception as exc:  # noqa: BLE001 - becomes a recorded failure
                 reason = f"request failed: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
@@ -151,7 +156,7 @@ class LLMRunner:
         # Persist before use: a crash after this line never pays for the reply again.
         await asyncio.to_thread(self.cache.put, key, prompt, reply)
         self.meter.paid(reply.prompt_tokens, reply.completion_tokens)
-        return reply
+        return reply, True
 
     async def _sample(
         self,
@@ -163,29 +168,37 @@ class LLMRunner:
         limit: asyncio.Semaphore,
         max_tokens: int | None,
     ) -> SampleResult:
-        """Ask until the parsed reply is complete, at most ``1 + max_reasks`` times."""
+        """Ask until the parsed reply is complete, paying for at most ``1 + max_reasks`` asks.
+
+        Cached asks replay first (free, in order); a sample that failed in an earlier run
+        then continues with the next ask number, so a rerun retries it with new requests.
+        """
         identity = self.backend.identity()
+        budget = self.backend.max_reasks + 1
         value: Any = None
         text: str | None = None
-        for ask in range(self.backend.max_reasks + 1):
+        ask = paid = 0
+        while True:
             params = self.backend.sampling(ask)
             if max_tokens is not None:
                 params["max_tokens"] = int(max_tokens)
             key = request_key({**identity, **params}, prompt, sample, ask)
-            reply = await self._reply(client_of, prompt, key, params, limit)
-            if isinstance(reply, str):
+            outcome = await self._reply(client_of, prompt, key, params, limit)
+            if isinstance(outcome, str):
                 self.meter.failures += 1
-                return SampleResult(None, None, reply)
+                return SampleResult(None, None, outcome)
+            reply, fresh = outcome
             text = reply.text
             value = parse(text)
             if complete(value):
                 return SampleResult(value, text)
-            if ask < self.backend.max_reasks:
-                self.meter.reasks += 1
+            ask, paid = ask + 1, paid + int(fresh)
+            if paid >= budget:
+                break
+            self.meter.reasks += 1
         self.meter.failures += 1
-        asks = self.backend.max_reasks + 1
         return SampleResult(
-            value, text, f"no usable number after {asks} asks; last reply {text!r:.80}"
+            value, text, f"no usable number after {ask} asks; last reply {text!r:.80}"
         )
 
     async def arun(
@@ -201,6 +214,7 @@ class LLMRunner:
         """Every sample of every prompt, concurrently (at most ``backend.concurrency``)."""
         complete = complete or (lambda value: value is not None)
         limit = asyncio.Semaphore(self.backend.concurrency)
+        self._fatal = None
         client: AsyncOpenAI | None = None
 
         def client_of() -> AsyncOpenAI:

@@ -94,6 +94,10 @@ class LocalBackend(Backend):
         # it is stopped at exit by local_server.stop_all.
         self._server = None
 
+    def endpoint_url(self) -> str:
+        where = self._server.base_url if self._server is not None else "not started"
+        return f"llm={self.kind} llama.cpp server ({where})"
+
     def make_client(self) -> AsyncOpenAI:
         self.start()
         assert self._server is not None

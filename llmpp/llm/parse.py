@@ -7,6 +7,7 @@ as no answer at all (so the caller re-asks instead of averaging nonsense).
 
 from __future__ import annotations
 
+import math
 import re
 
 _NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)")
@@ -24,6 +25,22 @@ def parse_score(text: str | None, low: float = 0.0, high: float = 100.0) -> floa
     except ValueError:
         return None
     return value if low <= value <= high else None
+
+
+def parse_first_word(text: str | None) -> float | None:
+    """The authors' reading: the reply's first whitespace-separated word, if it is a number.
+
+    Stricter than ``parse_score`` (``"BLEU: 27.1"`` or ``"27.1,"`` are no answer) and
+    without a range check, as in the paper's scorer; the caller re-asks on None.
+    """
+    words = (text or "").split()
+    if not words:
+        return None
+    try:
+        value = float(words[0])
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
 
 
 def parse_scores(

@@ -70,7 +70,12 @@ def beam_decode(
     max_len_b: int = 10,
     length_penalty: float = 1.0,
 ) -> list[list[int]]:
-    """Beam search; hypotheses are ranked by log-probability / length**length_penalty."""
+    """Beam search; hypotheses are ranked by log-probability / length**length_penalty.
+
+    As in fairseq (HAT's ``--lenpen``), the length counts the end-of-sentence token,
+    so HAT's protocol is ``beam=4, length_penalty=0.6``
+    (``llmpp.training.evaluation.HAT_BEAM`` / ``HAT_LENGTH_PENALTY``).
+    """
     batch = src.shape[0]
     device = src.device
     enc = model.encode(src).reorder(torch.arange(batch, device=device).repeat_interleave(beam))

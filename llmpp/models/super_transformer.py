@@ -4,15 +4,18 @@ The supernet's weights have the space's largest widths and depths (``qkv_dim``
 fixed). ``set_arch`` activates a sub-network in place: it then runs with the
 leading rows/columns of every weight and the first ``n`` layers (the inherited
 weights). ``export`` copies those leading blocks into a standalone ``Transformer``
-whose shape is exactly the architecture.
+whose shape is exactly the architecture. Subclasses that derive a sub-network's
+weights differently (the Mixture-of-Supernets in ``llmpp.models.mos``) override
+``inherited_weights`` only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 import torch
+from torch import Tensor
 
 from llmpp.models.transformer import ModelShape, Transformer
 from llmpp.space.architecture import Architecture
@@ -32,6 +35,11 @@ def space_shape(space: SearchSpace, vocab_size: int) -> ModelShape:
     )
 
 
+def space_widths(space: SearchSpace) -> tuple[int, int]:
+    """The (encoder, decoder) widest embedding widths: HAT's reference for positions/dropout."""
+    return max(space.choices["encoder_embed_dim"]), max(space.choices["decoder_embed_dim"])
+
+
 class SuperTransformer(Transformer):
     """A ``Transformer`` holding all of ``space``; any member architecture can run in it."""
 
@@ -42,12 +50,16 @@ class SuperTransformer(Transformer):
         *,
         dropout: float = 0.1,
         attention_dropout: float = 0.0,
+        positions: str = "native",
+        scale_dropout: bool = False,
     ) -> None:
         super().__init__(
             space_shape(space, vocab_size),
             space.largest(),
             dropout=dropout,
             attention_dropout=attention_dropout,
+            positions=positions,
+            scale_dropout=scale_dropout,
         )
         self.space = space
 
@@ -65,6 +77,13 @@ class SuperTransformer(Transformer):
         finally:
             self.arch = previous
 
+    def inherited_weights(self, arch: Architecture) -> Mapping[str, Tensor]:
+        """Full-size tensors, by standalone parameter name, whose leading blocks ``arch`` uses.
+
+        HAT shares the weights themselves, so this is the state dict.
+        """
+        return self.state_dict()
+
     def export(self, arch: Architecture) -> Transformer:
         """A standalone model of ``arch`` with copies of the inherited weights."""
         arch = self.space.validate(arch)
@@ -73,11 +92,13 @@ class SuperTransformer(Transformer):
             arch,
             dropout=self.dropout,
             attention_dropout=self.attention_dropout,
+            positions=self.positions,
+            scale_dropout=self.scale_dropout,
+            reference_widths=self.reference_widths,
         )
-        source = self.state_dict()
-        target = model.state_dict()
         with torch.no_grad():
-            for name, tensor in target.items():
+            source = self.inherited_weights(arch)
+            for name, tensor in model.state_dict().items():
                 block = source[name][tuple(slice(0, n) for n in tensor.shape)]
                 tensor.copy_(block)
         model.train(self.training)

@@ -12,6 +12,15 @@ sqrt(width) and added to sinusoidal positions; the output projection has no bias
 decoder layer ``j`` attends the concatenated outputs of the last 1-3 encoder
 layers (``decoder_arbitrary_ende_attn``: -1 -> the last, 1 -> the last two, 2 ->
 the last three).
+
+Two of HAT's supernet conventions are options (off by default, llmpp's own choice):
+``positions="sliced"`` takes a narrow stack's position encodings as the leading
+columns of the widest stack's sinusoidal table (HAT builds one table at the
+SuperTransformer's width and slices it; ``"native"`` builds a table at the active
+width), and ``scale_dropout=True`` scales dropout by active width / widest width
+(HAT's ``calc_dropout``). The widest widths are ``reference_widths`` — the
+supernet's, also for a standalone model exported from it or trained inside HAT's
+recipe, so that a sub-network sees the same encodings everywhere.
 """
 
 from __future__ import annotations
@@ -24,9 +33,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from llmpp.data.corpus import PAD
+from llmpp.errors import ConfigError
 from llmpp.metrics.efficiency import attended_encoder_layers
 from llmpp.models.layers import DecoderLayer, EncoderLayer, sinusoidal_positions
 from llmpp.space.architecture import Architecture
+
+POSITIONS = ("native", "sliced")
 
 
 @dataclass(frozen=True)
@@ -76,11 +88,24 @@ class Transformer(nn.Module):
         *,
         dropout: float = 0.1,
         attention_dropout: float = 0.0,
+        positions: str = "native",
+        scale_dropout: bool = False,
+        reference_widths: tuple[int, int] | None = None,
     ) -> None:
         super().__init__()
+        if positions not in POSITIONS:
+            raise ConfigError(
+                f"positions={positions!r} is unknown; choose one of: {', '.join(POSITIONS)}"
+            )
         self.shape = shape
         self.dropout = dropout
         self.attention_dropout = attention_dropout
+        self.positions = positions
+        self.scale_dropout = scale_dropout
+        # (encoder, decoder) widths of the widest model this one belongs to.
+        self.reference_widths = tuple(
+            reference_widths or (shape.encoder_embed_dim, shape.decoder_embed_dim)
+        )
         width = max(shape.encoder_embed_dim, shape.decoder_embed_dim)
         self.embed_tokens = nn.Embedding(shape.vocab_size, width, padding_idx=PAD)
         self.encoder_layers = nn.ModuleList(
@@ -104,12 +129,18 @@ class Transformer(nn.Module):
                 nn.init.zeros_(module.bias)
 
     # ---- pieces ---------------------------------------------------------------------
-    def _embed(self, tokens: Tensor, dim: int, offset: int = 0) -> Tensor:
+    def stack_dropout(self, dim: int, reference: int) -> float:
+        """Dropout of a stack running at width ``dim`` (HAT's rule when ``scale_dropout``)."""
+        return self.dropout * dim / reference if self.scale_dropout else self.dropout
+
+    def _embed(self, tokens: Tensor, dim: int, reference: int, offset: int = 0) -> Tensor:
         weight = self.embed_tokens.weight
         x = F.embedding(tokens, weight[:, :dim] if dim != weight.shape[1] else weight, PAD)
         x = x * math.sqrt(dim)
-        x = x + sinusoidal_positions(tokens.shape[1], dim, offset, x.device, x.dtype)
-        return F.dropout(x, self.dropout, self.training)
+        width = reference if self.positions == "sliced" else dim
+        table = sinusoidal_positions(tokens.shape[1], width, offset, x.device, x.dtype)
+        x = x + table[:, :dim]
+        return F.dropout(x, self.stack_dropout(dim, reference), self.training)
 
     def encode(self, src: Tensor) -> EncoderOut:
         """Run the active encoder layers; keeps each layer's output for arbitrary attention."""
@@ -117,7 +148,8 @@ class Transformer(nn.Module):
         dim = arch.encoder_embed_dim
         pad = src.eq(PAD)
         mask = ~pad[:, None, None, :]  # True = may attend
-        x = self._embed(src, dim)
+        reference = self.reference_widths[0]
+        x = self._embed(src, dim, reference)
         states = []
         for i in range(arch.encoder_layer_num):
             x = self.encoder_layers[i](
@@ -126,7 +158,7 @@ class Transformer(nn.Module):
                 dim=dim,
                 ffn_dim=arch.encoder_ffn_embed_dim[i],
                 heads=arch.encoder_self_attention_heads[i],
-                dropout=self.dropout,
+                dropout=self.stack_dropout(dim, reference),
                 attention_dropout=self.attention_dropout,
             )
             states.append(x)
@@ -149,7 +181,8 @@ class Transformer(nn.Module):
         """Logits for ``tgt_in``; with ``cache`` (incremental), ``tgt_in`` is the next token."""
         arch = self.arch
         dim = arch.decoder_embed_dim
-        x = self._embed(tgt_in, dim, offset)
+        reference = self.reference_widths[1]
+        x = self._embed(tgt_in, dim, reference, offset)
         memories: dict[int, tuple[Tensor, Tensor]] = {}
         for j in range(arch.decoder_layer_num):
             arbitrary = arch.decoder_arbitrary_ende_attn[j]
@@ -170,7 +203,7 @@ class Transformer(nn.Module):
                 ffn_dim=arch.decoder_ffn_embed_dim[j],
                 heads=arch.decoder_self_attention_heads[j],
                 cross_heads=arch.decoder_ende_attention_heads[j],
-                dropout=self.dropout,
+                dropout=self.stack_dropout(dim, reference),
                 attention_dropout=self.attention_dropout,
                 cache=layer_cache,
             )

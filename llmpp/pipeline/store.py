@@ -5,6 +5,12 @@ stage's full resolved config, including the paths of the earlier outputs it read
 (which carry their own keys), so a change anywhere upstream invalidates exactly the
 stages downstream of it. ``result.json`` is written last: its presence means done;
 a directory without it holds a killed stage's partial state, which the stage resumes.
+
+Runs that share the store (a sweep's jobs) take an exclusive ``flock`` on
+``<root>/<stage>/<key>.lock`` while building a step: a second run needing the same
+step waits, then reuses the result. The OS drops the lock when its holder dies, so
+a killed builder's step is taken over (and resumed) by the next run that needs it.
+Linux ``flock`` also works on NFS (as a POSIX lock) for jobs on several nodes.
 """
 
 from __future__ import annotations
@@ -13,12 +19,14 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from llmpp.data.lock import exclusive
 from llmpp.errors import CorruptFileError
 from llmpp.utils.io import write_json
 
@@ -59,17 +67,35 @@ class StageStore:
     def ensure(
         self, stage: str, cfg: DictConfig, fn: Callable[[DictConfig, Path], dict[str, Any]]
     ) -> tuple[dict[str, Any], bool]:
-        """``fn(cfg, dir)``'s result, computed now or reused; returns (result, reused)."""
+        """``fn(cfg, dir)``'s result, computed now or reused; returns (result, reused).
+
+        Built at most once at a time across processes: see :meth:`lock`.
+        """
         out_dir = self.dir_for(stage, cfg)
         done = self.cached(stage, cfg)
         if done is not None:
             log.info("%s: reusing %s", stage, out_dir)
             return done, True
-        out_dir.mkdir(parents=True, exist_ok=True)
-        with open(out_dir / "config.yaml", "w") as handle:  # what produced this output
-            handle.write(OmegaConf.to_yaml(cfg, resolve=True))
-        started = time.perf_counter()
-        result = fn(cfg, out_dir)
-        result = {**result, "stage_seconds": time.perf_counter() - started, "dir": str(out_dir)}
-        write_json(out_dir / RESULT, result)
+        with self.lock(stage, out_dir):
+            done = self.cached(stage, cfg)  # another run may have built it while we waited
+            if done is not None:
+                log.info("%s: reusing %s (built by another run)", stage, out_dir)
+                return done, True
+            out_dir.mkdir(parents=True, exist_ok=True)
+            with open(out_dir / "config.yaml", "w") as handle:  # what produced this output
+                handle.write(OmegaConf.to_yaml(cfg, resolve=True))
+            started = time.perf_counter()
+            result = fn(cfg, out_dir)
+            result = {**result, "stage_seconds": time.perf_counter() - started, "dir": str(out_dir)}
+            write_json(out_dir / RESULT, result)
         return result, False
+
+    @contextmanager
+    def lock(self, stage: str, out_dir: Path) -> Iterator[None]:
+        """Hold the step's build lock; waits (saying so in the log) while another run builds.
+
+        The lock file sits beside the step's directory (not in it), so deleting a step's
+        directory to recompute it never races with a lock holder.
+        """
+        with exclusive(out_dir.with_name(f"{out_dir.name}.lock"), what=f"{stage} in {out_dir}"):
+            yield

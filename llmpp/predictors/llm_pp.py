@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from llmpp.errors import ConfigError
+from llmpp.errors import ConfigError, PredictionsFailedError
 from llmpp.llm.backends import Backend
 from llmpp.llm.cache import ReplyCache
 from llmpp.llm.client import LLMRunner, PromptResult
@@ -26,6 +26,7 @@ from llmpp.llm.parse import parse_score, parse_scores
 from llmpp.predictors.base import Demonstration, Predictor, as_scores
 from llmpp.prompts.builder import DemoItem
 from llmpp.space.architecture import Architecture
+from llmpp.utils.progress import progress_bar
 
 PROTOCOLS = ("single", "multi")
 
@@ -124,7 +125,12 @@ class LLMPPPredictor(Predictor):
         return [self.prefix + self.prompt.multi_query(group) for group in groups]
 
     def label(self, archs: Sequence[Architecture], progress: Any = None) -> list[Label]:
-        """Mean, std, samples and failure of every architecture, in order."""
+        """Mean, std, samples and failure of every architecture, in order.
+
+        Raises:
+            EndpointError: the LLM cannot be used at all (unreachable, key, model).
+            PredictionsFailedError: not one architecture got a prediction.
+        """
         archs = list(archs)
         if not archs:
             return []
@@ -136,10 +142,13 @@ class LLMPPPredictor(Predictor):
                 results = runner.run(
                     prompts, n_samples=self.n_samples, parse=parse_score, progress=bar
                 )
-                return [
+                labels = [
                     _aggregate(arch, r, lambda v: v) for arch, r in zip(archs, results, strict=True)
                 ]
-            return self._label_multi(runner, archs, prompts, bar)
+            else:
+                labels = self._label_multi(runner, archs, prompts, bar)
+            self._check_any_answer(labels)
+            return labels
         finally:
             if progress is None and bar is not None:
                 bar.close()
@@ -180,10 +189,17 @@ class LLMPPPredictor(Predictor):
     def _bar(self, total: int) -> Any:
         if not self.progress:
             return None
-        from tqdm.auto import tqdm
-
         task = self.context.task.name if self.context else ""
-        return tqdm(total=total, desc=f"LLM-PP {task}", unit="req", leave=False, disable=None)
+        return progress_bar(total, f"LLM-PP {task}", "req", leave=False)
+
+    def _check_any_answer(self, labels: list[Label]) -> None:
+        """Every label failed: nothing to report or save, so stop the stage (exit 2)."""
+        if labels and all(label.prediction is None for label in labels):
+            raise PredictionsFailedError(
+                f"all {len(labels)} predictions of {self.name} failed (first: "
+                f"{labels[0].failure}); check the LLM at {self.backend.endpoint_url()} and "
+                "rerun: answered prompts replay from the cache, failed ones are asked again"
+            )
 
 
 def _aggregate(arch: Architecture, result: PromptResult, pick: Any) -> Label:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from llmpp.llm.parse import parse_score
 from llmpp.prompts import text
 from llmpp.prompts.task_examples import task_example_pairs
 from llmpp.space.architecture import Architecture
@@ -92,8 +93,12 @@ class PromptBuilder:
         self.demo_gflops = demo_gflops
 
     # ---- the shared prefix ------------------------------------------------------------
-    def prefix(self, task: TaskSpec, demos: Sequence[DemoItem]) -> str:
-        """Everything before the test architecture; identical for every query of a run."""
+    def prefix(self, task: TaskSpec, demos: Sequence[DemoItem], *, seed: int | None = None) -> str:
+        """Everything before the test architecture; identical for every query of a run.
+
+        ``seed`` (the protocol seed) is accepted for the same call as the authors'
+        builder; llmpp's own task examples are fixed validation pairs and ignore it.
+        """
         sections = []
         if self.role:
             sections.append(text.ROLE)
@@ -135,6 +140,10 @@ class PromptBuilder:
         if self.answer_format:
             lines.append(text.ANSWER_FORMAT)
         return lines
+
+    def parse_reply(self, text: str | None) -> float | None:
+        """The score in a reply: its first number within the BLEU range, else None."""
+        return parse_score(text)
 
     # ---- queries ------------------------------------------------------------------
     def query(self, item: DemoItem) -> str:

@@ -5,41 +5,24 @@ iteration (valid, in the space, satisfying the constraint, no duplicates),
 ``predictor`` names which predictor should score them, and ``tell`` hands the
 scores back (higher is better; NaN marks a failed prediction). ``state_dict`` is
 plain JSON, so a run saved after any ``tell`` resumes to exactly the same result.
+
+Optional behaviour (a warm start before the first iteration, a description of the
+search's settings, a Pareto front) is declared here with do-nothing defaults, so
+callers call it on any algorithm instead of probing for it.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
 
+from llmpp.constraints import Constraint, NoConstraint
 from llmpp.space.architecture import Architecture
 from llmpp.space.search_space import SearchSpace
-
-
-@runtime_checkable
-class Constraint(Protocol):
-    """What the search needs from a constraint (see ``llmpp.constraints``)."""
-
-    def is_satisfied(self, arch: Architecture) -> bool: ...
-
-    def violation(self, arch: Architecture) -> float: ...
-
-
-class NoConstraint:
-    """Every architecture is allowed."""
-
-    def is_satisfied(self, arch: Architecture) -> bool:
-        return True
-
-    def violation(self, arch: Architecture) -> float:
-        return 0.0
-
-    def describe(self) -> dict[str, Any]:
-        return {"kind": "none"}
 
 
 @dataclass(frozen=True)
@@ -128,6 +111,28 @@ class SearchAlgorithm(ABC):
     def predictors(self) -> list[str]:
         """Every predictor name this search may ask for."""
         return [self.default_predictor]
+
+    # ---- optional hooks (defaults do nothing) ----------------------------------------
+    def warm_start(  # noqa: B027 - an optional hook with a do-nothing default
+        self, score: Callable[[str, list[Architecture]], np.ndarray]
+    ) -> None:
+        """Score known architectures before the first ``ask`` (e.g. Optuna's enqueued trials).
+
+        Args:
+            score: ``(predictor name, archs) -> scores``, the runner's memoised scorer.
+        """
+
+    def describe(self) -> dict[str, Any]:
+        """Settings worth recording in ``search.json`` (the schedule, the objective)."""
+        return {}
+
+    def pareto(self) -> list[dict[str, Any]]:
+        """The Pareto front of a multi-objective search (empty for single-objective)."""
+        return []
+
+    def pareto_metric(self) -> str:
+        """The efficiency metric the Pareto front trades against the score."""
+        return "gflops"
 
     @abstractmethod
     def ask(self) -> list[Architecture]:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmpp.search.base import Constraint, Scored, SearchAlgorithm, arch_from_dict, top_k
+from llmpp.constraints import Constraint
+from llmpp.search.base import Scored, SearchAlgorithm, arch_from_dict, top_k
 from llmpp.search.operators import Crossover, Generator, Mutation, Sampling
 from llmpp.space.architecture import Architecture
 from llmpp.space.search_space import SearchSpace

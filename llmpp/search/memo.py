@@ -30,6 +30,7 @@ class MemoScorer:
         self.memo: dict[str, dict[str, float]] = {name: {} for name in self.predictors}
         self.evaluations: dict[str, int] = {name: 0 for name in self.predictors}
         self.calls: dict[str, int] = {name: 0 for name in self.predictors}
+        self.hits: dict[str, int] = {name: 0 for name in self.predictors}  # memo answers
         self.seconds: dict[str, float] = {name: 0.0 for name in self.predictors}
         self.archs: dict[str, Architecture] = {}  # every scored architecture by key
 
@@ -52,6 +53,7 @@ class MemoScorer:
         for key, arch in zip(keys, archs, strict=True):
             if key not in memo and key not in todo:
                 todo[key] = arch
+        self.hits[name] += len(keys) - len(todo)
         if todo:
             started = time.perf_counter()
             values = np.asarray(self.predictors[name].predict(list(todo.values())), np.float64)
@@ -81,6 +83,7 @@ class MemoScorer:
             "memo": self.memo,
             "evaluations": self.evaluations,
             "calls": self.calls,
+            "hits": self.hits,
             "seconds": self.seconds,
         }
 
@@ -92,4 +95,5 @@ class MemoScorer:
             self.memo[name] = {k: float(v) for k, v in state["memo"].get(name, {}).items()}
             self.evaluations[name] = int(state["evaluations"].get(name, 0))
             self.calls[name] = int(state["calls"].get(name, 0))
+            self.hits[name] = int(state.get("hits", {}).get(name, 0))
             self.seconds[name] = float(state["seconds"].get(name, 0.0))

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from llmpp.search.base import Constraint, NoConstraint
+from llmpp.constraints import Constraint, NoConstraint
 from llmpp.space.architecture import Architecture
 from llmpp.space.search_space import SearchSpace
 

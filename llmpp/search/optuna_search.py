@@ -19,9 +19,10 @@ import optuna
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState
 
+from llmpp.constraints import Constraint
 from llmpp.errors import ConfigError
 from llmpp.metrics import efficiency
-from llmpp.search.base import Constraint, Scored, SearchAlgorithm, arch_from_dict, top_k
+from llmpp.search.base import Scored, SearchAlgorithm, arch_from_dict, top_k
 from llmpp.space.architecture import Architecture
 from llmpp.space.search_space import SearchSpace
 
@@ -283,3 +284,6 @@ class OptunaSearch(SearchAlgorithm):
             if not dominated:
                 front.append({"arch": s.arch, "score": s.score, self.objective.metric: e})
         return sorted(front, key=lambda p: p[self.objective.metric])
+
+    def pareto_metric(self) -> str:
+        return self.objective.metric if self.objective is not None else super().pareto_metric()

@@ -17,12 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from llmpp.errors import ConfigError, CorruptFileError
+from llmpp.metrics.ranking import constant_scores, constant_warning
 from llmpp.search.base import Scored, SearchAlgorithm
+from llmpp.search.listener import SearchListener
 from llmpp.search.memo import MemoScorer
 from llmpp.utils.io import write_json
+from llmpp.utils.progress import progress_bar
 
 log = logging.getLogger(__name__)
 STATE_FILE = "search_state.json"
@@ -42,6 +44,10 @@ class SearchResult:
     evaluations: dict[str, int]
     cost: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    cache_hits: dict[str, int] = field(default_factory=dict)
+    """Architectures the memo answered without calling the predictor, by predictor."""
+    constant_scores: list[str] = field(default_factory=list)
+    """Predictors that gave one iteration's population (nearly) constant scores."""
 
 
 def _finite_mean(values: np.ndarray) -> float:
@@ -56,7 +62,9 @@ class SearchRunner:
         algorithm: the ask/tell search.
         scorer: the memoising scorer holding every predictor the search names.
         run_dir: where the state file goes (``None``: nothing saved).
-        loggers: search loggers told about every iteration.
+        listeners: callbacks told about the search's start, iterations and end.
+        loggers: deprecated spelling for listeners with a ``log_iteration(record,
+            totals)`` method (today's ``SearchTracker``); use ``listeners``.
         progress: show a progress bar over iterations.
     """
 
@@ -66,16 +74,18 @@ class SearchRunner:
         algorithm: SearchAlgorithm,
         scorer: MemoScorer,
         run_dir: str | Path | None = None,
+        listeners: Sequence[SearchListener] = (),
         loggers: Sequence[Any] = (),
         progress: bool = True,
     ) -> None:
         self.algorithm = algorithm
         self.scorer = scorer
         self.run_dir = Path(run_dir) if run_dir is not None else None
-        self.loggers = list(loggers)
+        self.listeners = [*listeners, *(_LogIteration(logger) for logger in loggers)]
         self.progress = progress
         self.history: list[dict[str, Any]] = []
         self.elapsed = 0.0
+        self._warned: set[str] = set()
         scorer.require(algorithm.predictors())
 
     @property
@@ -134,7 +144,12 @@ class SearchRunner:
             "candidates": len(archs),
             "evaluations": self.scorer.evaluations[name] - evaluations_before,
             "predictor_seconds": self.scorer.seconds[name] - seconds_before,
+            "constant_scores": constant_scores(scores),
         }
+        if record["constant_scores"] and name not in self._warned:
+            self._warned.add(name)  # one line per predictor, not one per iteration
+            log.warning(constant_warning(f"search: predictor {name} at iteration "
+                                         f"{algo.iteration}", len(archs)))
         algo.tell(archs, scores)
         record["wall_seconds"] = time.perf_counter() - started
         self.elapsed += record["wall_seconds"]
@@ -145,10 +160,10 @@ class SearchRunner:
         if resume:
             self.load()
         algo = self.algorithm
-        warm_start = getattr(algo, "warm_start", None)
-        if callable(warm_start):
-            warm_start(self.scorer.score)  # a no-op once done (it is part of the state)
-        bar = tqdm(
+        algo.warm_start(self.scorer.score)  # a no-op once done (it is part of the state)
+        for listener in self.listeners:
+            listener.on_search_start(algo)
+        bar = progress_bar(
             total=algo.iterations,
             initial=algo.iteration,
             desc=f"search {algo.name}",
@@ -159,18 +174,22 @@ class SearchRunner:
                 record = self.step()
                 self.history.append(record)
                 self.save()
-                for logger in self.loggers:
-                    logger.log_iteration(record, self._totals())
+                for listener in self.listeners:
+                    listener.on_iteration_end(record, self._totals())
                 bar.update(1)
                 bar.set_postfix(best=f"{record['best_score']:.3f}", predictor=record["predictor"])
         finally:
             bar.close()
-        return self.result()
+        result = self.result()
+        for listener in self.listeners:
+            listener.on_search_end(result)
+        return result
 
     def _totals(self) -> dict[str, Any]:
         return {
             "evaluations": dict(self.scorer.evaluations),
             "seconds": dict(self.scorer.seconds),
+            "cache_hits": dict(self.scorer.hits),
             "elapsed": self.elapsed,
             "cost": self.scorer.cost(),
         }
@@ -187,5 +206,19 @@ class SearchRunner:
             wall_seconds={"total": self.elapsed, "by_predictor": dict(self.scorer.seconds)},
             evaluations={name: int(n) for name, n in self.scorer.evaluations.items()},
             cost=self.scorer.cost(),
-            extra=getattr(algo, "describe", lambda: {})(),
+            extra=algo.describe(),
+            cache_hits=dict(self.scorer.hits),
+            constant_scores=sorted(
+                {r["predictor"] for r in self.history if r.get("constant_scores")}
+            ),
         )
+
+
+class _LogIteration(SearchListener):
+    """Adapts an object with ``log_iteration(record, totals)`` (the deprecated ``loggers``)."""
+
+    def __init__(self, logger: Any) -> None:
+        self.logger = logger
+
+    def on_iteration_end(self, record: dict[str, Any], totals: dict[str, Any]) -> None:
+        self.logger.log_iteration(record, totals)

@@ -1,7 +1,8 @@
-"""One search run from a config: predictors, constraint, runner, outputs, logging.
+"""One search run from built objects: predictors, constraint, runner, outputs, logging.
 
-Shared by ``llmpp search`` (predictors from checkpoints) and ``SearchCallback``
-(predictors from the module being trained), so both write the same artifacts.
+Shared by ``llmpp search`` (predictors loaded from checkpoints) and the Lightning
+``SearchCallback`` (the supernet predictor is the module being trained), so both
+write the same artifacts. It receives objects, never a stage's config.
 """
 
 from __future__ import annotations
@@ -12,18 +13,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
-
-from llmpp.constraints import bind
-from llmpp.errors import ConfigError
+from llmpp.constraints import NoConstraint
 from llmpp.predictors.base import Predictor, TaskContext
-from llmpp.search.base import NoConstraint, SearchAlgorithm
+from llmpp.search.base import SearchAlgorithm
 from llmpp.search.memo import MemoScorer
 from llmpp.search.outputs import arch_metrics, describe_constraint, search_payload, write_outputs
 from llmpp.search.runner import SearchRunner
 from llmpp.search.tracking import SearchTracker
 from llmpp.space.search_space import SearchSpace
-from llmpp.stages.common import build
 from llmpp.task import TaskSpec
 
 log = logging.getLogger(__name__)
@@ -39,103 +36,67 @@ def scrub(value: Any) -> Any:
     return value
 
 
-def hardware_name(cfg: DictConfig) -> str:
-    hw = cfg.get("hardware", "cpu")
-    if isinstance(hw, DictConfig):
-        return str(hw.get("name", "hw"))
-    return str(hw)
-
-
-def build_search_logger(cfg: DictConfig, out_dir: Path, algorithm: str) -> Any:
-    """The ``logger=`` Lightning logger, with W&B's group / job_type / tags filled in."""
-    logger_cfg = cfg.get("logger")
-    if logger_cfg is None or logger_cfg.get("_target_") in (None, "none"):
-        return None
-    extra: dict[str, Any] = {}
-    if "wandb" in str(logger_cfg._target_).lower():
-        tracking = cfg.get("tracking", {})
-        extra = {
-            "group": logger_cfg.get("group", None) or algorithm,
-            "job_type": tracking.get("job_type", "search"),
-            "tags": list(tracking.get("tags", []) or []),
-        }
-    merged = OmegaConf.merge(OmegaConf.to_container(logger_cfg, resolve=True), extra)
-    return build(merged, "logger", save_dir=str(out_dir))
+def prepare_predictors(
+    predictors: Mapping[str, Predictor], *, task: TaskSpec, space: SearchSpace, seed: int,
+    run_dir: Path,
+) -> dict[str, Predictor]:
+    """Set every predictor up for the task and space (they are fitted on no demonstrations)."""
+    context = TaskContext(task=task, space=space, seed=int(seed), run_dir=str(run_dir))
+    for predictor in predictors.values():
+        predictor.setup(context)
+        predictor.fit([])
+    return dict(predictors)
 
 
 class SearchSession:
-    """Runs one configured search in ``out_dir`` and writes its outputs."""
+    """Runs one search in ``out_dir`` and writes its outputs.
+
+    Args:
+        out_dir: the search's directory (state file, search.json, best arch YAML...).
+        algorithm: the ask/tell search, built for ``space`` and ``constraint``.
+        predictors: set-up predictors by the names the algorithm asks for.
+        task: the task (vocabulary size for efficiency metrics).
+        space: the search space.
+        constraint: the bound constraint, or None.
+        hardware: the hardware target's name (file names, search.json).
+        tracker: where metrics go (a ``SearchTracker``; None: nowhere).
+        config: the (scrubbed) settings logged as the run's config.
+        table_rows: scored architectures in the logged table (None: all).
+        progress: show progress over iterations.
+    """
 
     def __init__(
         self,
         *,
-        cfg: DictConfig,
         out_dir: Path,
         algorithm: SearchAlgorithm,
         predictors: Mapping[str, Predictor],
         task: TaskSpec,
         space: SearchSpace,
-        constraint: Any,
-        logger: Any = None,
+        constraint: Any = None,
+        hardware: str = "cpu",
+        tracker: SearchTracker | None = None,
+        config: dict[str, Any] | None = None,
+        table_rows: int | None = 2000,
+        progress: bool = True,
     ) -> None:
-        self.cfg, self.out_dir = cfg, Path(out_dir)
+        self.out_dir = Path(out_dir)
         self.algorithm, self.predictors = algorithm, dict(predictors)
         self.task, self.space, self.constraint = task, space, constraint
-        self.tracker = SearchTracker(logger)
-
-    @classmethod
-    def from_config(
-        cls,
-        cfg: DictConfig,
-        out_dir: Path,
-        *,
-        predictors: Mapping[str, Predictor] | None = None,
-        logger: Any = "config",
-        latency: Any = None,
-    ) -> SearchSession:
-        """Build every part from ``cfg`` (given ``predictors``/``logger`` win).
-
-        ``latency`` is the hardware target's latency predictor, for ``constraint=latency``.
-        """
-        task = TaskSpec.from_config(cfg.task)
-        space = build(cfg.space, "space")
-        constraint = None
-        if cfg.get("constraint"):
-            constraint = bind(build(cfg.constraint, "constraint"), vocab_size=task.vocab_size,
-                              qkv_dim=space.qkv_dim, latency=latency)
-        algorithm = build(
-            cfg.search, "search", space=space, constraint=constraint, seed=int(cfg.seed)
-        )
-        if predictors is None:
-            predictors = {}
-            for name in algorithm.predictors():
-                if name not in cfg.predictors:
-                    continue  # MemoScorer.require names the missing one
-                if "checkpoint" in cfg.predictors[name] and not cfg.predictors[name].checkpoint:
-                    key = {"supernet": "supernet_checkpoint", "llm_distill": "distill_checkpoint"}
-                    raise ConfigError(
-                        f"search {algorithm.name} ranks with {name} but its checkpoint is not "
-                        f"set; pass {key.get(name, f'predictors.{name}.checkpoint')}=<path>"
-                    )
-                predictors[name] = build(cfg.predictors[name], f"predictors.{name}")
-        context = TaskContext(task=task, space=space, seed=int(cfg.seed), run_dir=str(out_dir))
-        for predictor in predictors.values():
-            predictor.setup(context)
-            predictor.fit([])
-        if logger == "config":
-            logger = build_search_logger(cfg, out_dir, algorithm.name)
-        return cls(cfg=cfg, out_dir=out_dir, algorithm=algorithm, predictors=predictors,
-                   task=task, space=space, constraint=constraint, logger=logger)
+        self.hardware = hardware
+        self.tracker = tracker or SearchTracker(None)
+        self.config = scrub(config or {})
+        self.table_rows = table_rows
+        self.progress = progress
 
     def run(self) -> dict[str, Any]:
         """Search (resuming saved state), write outputs, log; returns search.json's payload."""
-        tracking = self.cfg.get("tracking", {})
-        config = scrub(OmegaConf.to_container(self.cfg, resolve=True))
-        self.tracker.log_config(config)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.tracker.log_config(self.config)
         scorer = MemoScorer(self.predictors)
         runner = SearchRunner(
             algorithm=self.algorithm, scorer=scorer, run_dir=self.out_dir,
-            loggers=[self.tracker], progress=bool(tracking.get("progress", True)),
+            listeners=[self.tracker], progress=self.progress,
         )
         result = runner.run(resume=True)
         constraint = self.constraint if self.constraint is not None else NoConstraint()
@@ -143,24 +104,22 @@ class SearchSession:
             arch_metrics(result.best.arch, self.task.vocab_size, self.space.qkv_dim, constraint)
             if result.best is not None else {}
         )
-        hardware = hardware_name(self.cfg)
         payload = search_payload(
-            result, task=self.task.name, hardware=hardware,
+            result, task=self.task.name, hardware=self.hardware,
             constraint=describe_constraint(constraint), metrics=metrics,
             extra={"space": self.space.name, "space_hash": self.space.hash()},
         )
-        pareto = getattr(self.algorithm, "pareto", lambda: [])()
-        metric = getattr(getattr(self.algorithm, "objective", None), "metric", "gflops")
-        paths = write_outputs(self.out_dir, payload, result, hardware=hardware,
-                              pareto=pareto, pareto_metric=metric)
+        paths = write_outputs(self.out_dir, payload, result, hardware=self.hardware,
+                              pareto=self.algorithm.pareto(),
+                              pareto_metric=self.algorithm.pareto_metric())
         payload["run_dir"] = str(self.out_dir)
-        self._log_results(scorer, payload, paths, tracking)
+        self._log_results(scorer, payload, paths)
         return payload
 
     def _log_results(self, scorer: MemoScorer, payload: dict[str, Any],
-                     paths: dict[str, Path], tracking: Any) -> None:
+                     paths: dict[str, Path]) -> None:
         names = sorted(self.predictors)
-        limit = tracking.get("table_rows", 2000)
+        limit = self.table_rows
         rows = scorer.rows()[: limit if limit else None]
         table = []
         for row in rows:

@@ -14,11 +14,13 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
+from llmpp.config import build
 from llmpp.evaluation.protocol import ProtocolConfig, evaluate_task
 from llmpp.evaluation.report import markdown_table, scatter_plot
-from llmpp.gold.source import DEFAULT_MIRROR, GoldSource
-from llmpp.stages.common import CONF_DIR, build, guarded, run_dir
+from llmpp.gold.source import GoldData
+from llmpp.stages.common import CONF_DIR, guarded, run_dir
 from llmpp.task import TaskSpec, expand_tasks
+from llmpp.training.stage_logging import log_stage
 from llmpp.utils.io import write_json
 
 log = logging.getLogger(__name__)
@@ -29,17 +31,11 @@ COST_KEYS = ("llm_calls", "cache_hits", "failures", "prompt_tokens", "completion
 def run_benchmark(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     """Evaluate ``cfg.predictor`` on every task of ``cfg.task``; returns the JSON payload."""
     started = time.perf_counter()
-    bench = cfg.benchmark
-    gold_dir = bench.get("gold")
-    source = (
-        None
-        if gold_dir
-        else GoldSource(bench.get("root"), mirror=bench.get("mirror") or DEFAULT_MIRROR)
-    )
+    gold: GoldData = build(cfg.benchmark, "benchmark")
+    gold_dir = gold.gold
+    source = gold.release_source()
     space = build(cfg.space, "space")
-    protocol = ProtocolConfig(
-        seeds=[int(s) for s in bench.seeds], gold_field=str(bench.gold_field), gold_dir=gold_dir
-    )
+    protocol = ProtocolConfig(seeds=list(gold.seeds), gold_field=gold.gold_field, gold_dir=gold_dir)
     tasks: dict[str, Any] = {}
     cost = {key: 0 for key in COST_KEYS}
     cost["usd"] = 0.0
@@ -57,7 +53,7 @@ def run_benchmark(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         tasks[task.name] = result
         for key, value in task_cost.items():
             cost[key] = cost.get(key, 0) + value
-        if bench.get("plots", True):
+        if cfg.get("plots", True):
             scatter_plot(task.name, predictor_name, result, out_dir / f"scatter_{task.name}.png")
     first_seed = next(iter(next(iter(tasks.values()))["seeds"].values()))
     payload = {
@@ -76,7 +72,24 @@ def run_benchmark(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         "wall_seconds": time.perf_counter() - started,
     }
     write_json(out_dir / "benchmark.json", payload)
+    _log_run(cfg, out_dir, payload)
     return payload
+
+
+def _log_run(cfg: DictConfig, out_dir: Path, payload: dict[str, Any]) -> None:
+    """MAE / tau / rho / P@5 per task (mean, std, each seed), scatter plots, benchmark.json."""
+    metric_names = ("mae", "kendall", "spearman", "precision_at_5")
+    rows = [[task, seed, *(row[m] for m in metric_names), row["failures"]]
+            for task, result in payload["tasks"].items()
+            for seed, row in result["seeds"].items()]
+    log_stage(
+        cfg.get("logger"), out_dir, stage="benchmark", task=str(cfg.task.name), config=cfg,
+        metrics={**payload["tasks"], "cost": payload["cost"],
+                 "wall_seconds": payload["wall_seconds"]},
+        images={f"scatter/{task}": out_dir / f"scatter_{task}.png" for task in payload["tasks"]},
+        files=[out_dir / "benchmark.json"],
+        tables={"seeds": (["task", "seed", *metric_names, "failures"], rows)},
+    )
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="benchmark")

@@ -6,19 +6,17 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from hydra.core.hydra_config import HydraConfig
-from hydra.errors import InstantiationException
-from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from llmpp.errors import ConfigError, CorruptFileError, UserError
-from llmpp.utils.paths import conf_dir
+from llmpp.config import CONF_DIR  # noqa: F401  (the stages import it from here)
+from llmpp.config_check import check_config
+from llmpp.errors import ConfigError, UserError, filesystem_error
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-CONF_DIR = str(conf_dir())
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -29,13 +27,24 @@ def fail(message: str, code: int = 2) -> None:
 
 
 def guarded(fn: Callable[[DictConfig], T]) -> Callable[[DictConfig], T]:
-    """Wrap a Hydra task function: user errors exit 2 with one line, Ctrl-C exits 130."""
+    """Wrap a Hydra task function: user errors exit 2 with one line, Ctrl-C exits 130.
+
+    File-system problems (unwritable run dir, artifacts or cache dir, read-only or full
+    disk) are the user's to fix too, so they end the same way, naming the path; any
+    other ``OSError`` (a socket, a bug) keeps its traceback.
+    """
 
     def wrapper(cfg: DictConfig) -> T:
         try:
+            check_stage_config(cfg)
             return fn(cfg)
         except UserError as exc:
             fail(str(exc))
+        except OSError as exc:
+            problem = filesystem_error(exc, _location_hint(exc.filename))
+            if problem is None:
+                raise
+            fail(str(problem))
         except KeyboardInterrupt:
             fail("interrupted; rerun the same command to resume", code=130)
         raise AssertionError("unreachable")
@@ -45,45 +54,45 @@ def guarded(fn: Callable[[DictConfig], T]) -> Callable[[DictConfig], T]:
     return wrapper
 
 
-def build(cfg: DictConfig, what: str, **kwargs: Any) -> Any:
-    """``hydra.utils.instantiate`` whose config mistakes surface as ``UserError``."""
-    try:
-        return instantiate(cfg, **kwargs)
-    except InstantiationException as exc:
-        cause = exc.__cause__
-        if isinstance(cause, UserError):
-            raise cause from None
-        if isinstance(cause, TypeError):
-            raise ConfigError(f"{what}: {cause}; check the keys of the {what} config") from None
-        message = " ".join(str(exc).split())
-        raise ConfigError(f"{what}: {message}") from None
+def check_stage_config(cfg: DictConfig) -> None:
+    """Keys and types of the composed config, before the stage does anything.
+
+    ``llmpp <stage>`` checks them before Hydra starts; this catches what reaches an app
+    another way (``-m`` sweeps, ``python -m llmpp.stages.<stage>``, presets in sweeps).
+    """
+    if HydraConfig.initialized():
+        check_config(cfg, str(HydraConfig.get().job.config_name))
 
 
-def load_saved_config(path: Path) -> DictConfig:
-    """A config a stage saved into its run dir (for ``resume=``); unreadable = corrupt."""
-    import yaml
-    from omegaconf import OmegaConf
+def _location_hint(filename: object) -> str:
+    """Which setting moves the location of ``filename`` (the fix of a file-system error)."""
+    from llmpp.utils.paths import cache_dir
 
-    try:
-        cfg = OmegaConf.load(path)
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise CorruptFileError(
-            f"{path} is not a readable saved config ({exc}); restore it or start a new run"
-        ) from None
-    if not isinstance(cfg, DictConfig):
-        raise CorruptFileError(f"{path} is not a saved config (not a mapping); start a new run")
-    return cfg
+    hints = {
+        "LLMPP_CACHE_DIR=<writable dir>": lambda: cache_dir(),
+        "hydra.run.dir=<writable dir>": lambda: run_dir(),
+    }
+    if filename is not None:
+        path = Path(str(filename)).absolute()
+        for hint, root in hints.items():
+            try:
+                if path.is_relative_to(root().absolute()):
+                    return f"set {hint}"
+            except (ValueError, OSError):  # no Hydra run, odd cache settings
+                continue
+    return "set hydra.run.dir=, run.artifacts= or LLMPP_CACHE_DIR= to a writable directory"
 
 
-def compose_stage(stage: str, overrides: list[str] | None = None) -> DictConfig:
-    """A stage's composed config without starting a Hydra run (tests, scripts, `run`)."""
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-
-    if GlobalHydra.instance().is_initialized():  # inside a Hydra app: same config tree
-        return compose(config_name=stage, overrides=overrides or [])
-    with initialize_config_dir(version_base="1.3", config_dir=CONF_DIR, job_name=stage):
-        return compose(config_name=stage, overrides=overrides or [])
+def resume_dir(cfg: DictConfig, out_dir: Path) -> Path:
+    """Where a long stage works: ``resume=<an earlier run dir>`` continues there."""
+    value = cfg.get("resume")
+    if not value:
+        return Path(out_dir)
+    path = Path(str(value)).expanduser()
+    if not path.is_dir():
+        raise ConfigError(f"resume={path} is not a directory; pass the run dir of an earlier run "
+                          "of this stage")
+    return path
 
 
 def run_dir() -> Path:

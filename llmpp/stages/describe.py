@@ -10,12 +10,13 @@ import hydra
 import yaml
 from omegaconf import DictConfig
 
+from llmpp.config import build
 from llmpp.errors import InvalidArchitectureError, UserError
-from llmpp.hardware.target import latency_from_config
 from llmpp.metrics.efficiency import efficiency
 from llmpp.space.architecture import Architecture
 from llmpp.space.search_space import SearchSpace
-from llmpp.stages.common import CONF_DIR, build, guarded
+from llmpp.stages.common import CONF_DIR, guarded
+from llmpp.stages.searching import latency_predictor
 from llmpp.task import TaskSpec
 
 
@@ -51,7 +52,7 @@ def describe(cfg: DictConfig) -> dict[str, Any]:
         "space_hash": space.hash(),
         "metrics": metrics.as_dict(),
     }
-    latency = latency_from_config(cfg, space, task)  # hardware.latency_predictor=<artifact>
+    latency = latency_predictor(cfg, space, task)  # hardware.latency_predictor=<artifact>
     if latency is not None:
         payload["latency_ms"] = float(latency.predict([arch])[0])
         payload["hardware"] = {"name": str(cfg.hardware.name), **latency.describe()}

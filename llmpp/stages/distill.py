@@ -18,16 +18,18 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
+from llmpp.config import build
 from llmpp.distill.checkpoint import checkpoint_payload, save_checkpoint
 from llmpp.distill.features import FeatureEncoder
 from llmpp.distill.labels import LabelSet, read_labels, write_labels
 from llmpp.distill.teacher import gold_demonstrations, gold_pool, label_with_predictor, sampled_pool
 from llmpp.distill.train import TrainConfig, train_regressor
 from llmpp.errors import ConfigError
-from llmpp.gold.source import DEFAULT_MIRROR, GoldSource
+from llmpp.gold.source import GoldData
 from llmpp.space.search_space import SearchSpace
-from llmpp.stages.common import CONF_DIR, build, guarded, run_dir
+from llmpp.stages.common import CONF_DIR, guarded, run_dir
 from llmpp.task import TaskSpec
+from llmpp.training.stage_logging import log_stage
 from llmpp.utils.io import write_json
 
 log = logging.getLogger(__name__)
@@ -45,24 +47,22 @@ def _task(cfg: DictConfig) -> TaskSpec:
 def teacher_labels(cfg: DictConfig, task: TaskSpec, space: SearchSpace, out_dir: Path) -> Path:
     """Score the configured pool with ``cfg.teacher.predictor``; returns the labels path."""
     teacher = cfg.teacher
-    source = None
-    if task.gold_name:
-        mirror = cfg.benchmark.get("mirror") or DEFAULT_MIRROR
-        source = GoldSource(cfg.benchmark.get("root"), mirror=mirror)
-    elif teacher.pool == "gold":
-        raise ConfigError(f"task {task.name} has no gold pools; pass teacher.pool=sample")
+    gold: GoldData = build(cfg.benchmark, "benchmark")
+    source = gold.source() if task.gold_name else None
+    if teacher.pool not in ("authors", "sample"):
+        raise ConfigError(f"teacher.pool={teacher.pool!r} is unknown; use authors or sample")
+    if teacher.pool == "authors" and not task.gold_name:
+        raise ConfigError(f"task {task.name} has no authors' pools; pass teacher.pool=sample")
     rows: list[dict[str, Any]] = []
-    for seed in [int(s) for s in teacher.seeds]:
+    for seed in [int(s) for s in teacher.demo_seeds]:
         demos = gold_demonstrations(task.gold_name, seed, source=source) if task.gold_name else []
-        if teacher.pool == "gold":
+        if teacher.pool == "authors":
             archs = [
                 space.validate(a)
-                for a in gold_pool(task.gold_name, seed, teacher.dest_seeds, source=source)
+                for a in gold_pool(task.gold_name, seed, teacher.pool_seeds, source=source)
             ]
-        elif teacher.pool == "sample":
-            archs = sampled_pool(space, int(teacher.size), seed)
         else:
-            raise ConfigError(f"teacher.pool={teacher.pool!r} is unknown; use gold or sample")
+            archs = sampled_pool(space, int(teacher.n_archs), seed)
         predictor = build(teacher.predictor, "teacher.predictor")
         rows += label_with_predictor(predictor, archs, demos, task=task, space=space, seed=seed)
     path = out_dir / "labels.jsonl"
@@ -92,13 +92,13 @@ def _check_task(labels: LabelSet, task: TaskSpec) -> None:
 
 
 def train_config(cfg: DictConfig) -> TrainConfig:
-    """The ``distill`` block as a ``TrainConfig`` (unknown keys are config errors)."""
-    block = OmegaConf.to_container(cfg.distill, resolve=True)
+    """The ``regressor`` block as a ``TrainConfig`` (unknown keys are config errors)."""
+    block = OmegaConf.to_container(cfg.regressor, resolve=True)
     block = {k: v for k, v in block.items() if k not in ("features", "label_seed")}
     try:
         return TrainConfig(**block, seed=int(cfg.seed))
     except TypeError as exc:
-        raise ConfigError(f"distill: {exc}; check the keys of the distill config") from None
+        raise ConfigError(f"regressor: {exc}; check the keys of the regressor config") from None
 
 
 def run_distill(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
@@ -109,10 +109,10 @@ def run_distill(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     task = _task(cfg)
     config = train_config(cfg)
     path = _labels_path(cfg, task, space, out_dir)
-    label_seed = cfg.distill.get("label_seed")
+    label_seed = cfg.regressor.get("label_seed")
     labels = read_labels(path, space, seed=None if label_seed is None else int(label_seed))
     _check_task(labels, task)
-    kind = str(cfg.distill.features)
+    kind = str(cfg.regressor.features)
     features = FeatureEncoder(space, kind).encode(labels.archs)
     module, metrics = train_regressor(
         features, labels.targets, [a.key() for a in labels.archs], config
@@ -156,7 +156,19 @@ def run_distill(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         "wall_seconds": time.perf_counter() - started,
     }
     write_json(out_dir / "distill.json", report)
+    _log_run(cfg, out_dir, report)
     return report
+
+
+def _log_run(cfg: DictConfig, out_dir: Path, report: dict[str, Any]) -> None:
+    """Held-out and train fit to the teacher, epochs, label counts, throughput; distill.json."""
+    metrics = {key: report[key] for key in ("train", "heldout", "epochs", "best_epoch", "labels",
+                                            "wall_seconds")}
+    # Labels seen per second over the whole stage (reading, training, evaluation).
+    seen = report["labels"]["used"] * report["epochs"]
+    metrics["throughput/labels_per_second"] = seen / max(report["wall_seconds"], 1e-9)
+    log_stage(cfg.get("logger"), out_dir, stage="distill", task=report["task"], config=cfg,
+              metrics=metrics, files=[out_dir / "distill.json"])
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="distill")

@@ -1,9 +1,10 @@
 """``llmpp label``: LLM-PP predictions for an architecture pool (distillation data).
 
-The pool is one of the authors' 500-architecture pools or N architectures sampled
-from the space; the demonstrations are the 10 training architectures of a seed.
-Labels are appended to ``labels.jsonl`` chunk by chunk (one JSON object a line), so
-a killed run keeps what it finished; rerunning in the same run dir skips labelled
+The pools are some of the authors' 500-architecture pools (``pool_seeds``) or N
+architectures sampled from the space; the demonstrations are the 10 training
+architectures of each of ``demo_seeds``. Labels are appended to ``labels.jsonl``
+chunk by chunk (one JSON object a line), pool after pool, so a killed run keeps what
+it finished; ``resume=<run dir>`` (or rerunning in the same run dir) skips labelled
 architectures, and the reply cache makes any rerun free of repeated calls.
 """
 
@@ -21,14 +22,16 @@ import hydra
 import numpy as np
 from omegaconf import DictConfig
 
+from llmpp.config import build
 from llmpp.errors import ConfigError
 from llmpp.gold.records import load_gold_split, load_pool
-from llmpp.gold.source import GoldSource
+from llmpp.gold.source import GoldData
 from llmpp.predictors.base import Demonstration, TaskContext
 from llmpp.predictors.llm_pp import Label, LLMPPPredictor
 from llmpp.space.architecture import Architecture
-from llmpp.stages.common import CONF_DIR, build, guarded, run_dir
+from llmpp.stages.common import CONF_DIR, guarded, resume_dir, run_dir
 from llmpp.task import TaskSpec, expand_tasks
+from llmpp.training.stage_logging import log_stage
 from llmpp.utils.io import atomic_open, write_json
 
 log = logging.getLogger(__name__)
@@ -59,23 +62,31 @@ def append_labels(path: Path, rows: list[dict[str, Any]]) -> None:
         os.fsync(handle.fileno())
 
 
+def pools(cfg: DictConfig) -> list[tuple[int, int | None]]:
+    """(demo seed, pool seed) of every pool to label; pool seed None = a sampled pool."""
+    if cfg.pool not in ("authors", "sample"):
+        raise ConfigError(f"pool={cfg.pool!r}; choose authors or sample")
+    demo_seeds = [int(s) for s in cfg.demo_seeds]
+    if cfg.pool == "sample":
+        return [(seed, None) for seed in demo_seeds]
+    return [(seed, int(pool)) for seed in demo_seeds for pool in cfg.pool_seeds]
+
+
 def label_pool(
-    cfg: DictConfig, task: TaskSpec, space: Any, source: GoldSource
+    cfg: DictConfig, task: TaskSpec, space: Any, gold: GoldData, pool_seed: int | None, seed: int
 ) -> list[Architecture]:
-    """The architectures to label, in a stable order, without duplicates."""
-    spec = cfg.label
-    gold_task = task.gold_name or task.name
-    if spec.pool == "authors":
-        archs = load_pool(gold_task, int(spec.seed), int(spec.dest_seed), source=source)
-    elif spec.pool == "sample":
-        archs = space.sample(np.random.default_rng(int(spec.sample_seed)), int(spec.n))
+    """The architectures of one pool, in a stable order, without duplicates."""
+    if pool_seed is not None:
+        archs = load_pool(task.gold_name or task.name, seed, pool_seed, source=gold.source())
     else:
-        raise ConfigError(f"label.pool={spec.pool!r}; choose authors or sample")
+        archs = space.sample(np.random.default_rng(int(cfg.sample_seed)), int(cfg.n_archs))
     unique = list({arch.key(): arch for arch in archs}.values())
-    return unique[: int(spec.limit)] if spec.get("limit") else unique
+    return unique[: int(cfg.limit)] if cfg.get("limit") else unique
 
 
-def _row(label: Label, predictor: LLMPPPredictor, task: TaskSpec, seed: int) -> dict[str, Any]:
+def _row(
+    label: Label, predictor: LLMPPPredictor, task: TaskSpec, seed: int, pool_seed: int | None
+) -> dict[str, Any]:
     return {
         "arch": label.arch.to_hat(),
         "arch_key": label.arch.key(),
@@ -88,6 +99,7 @@ def _row(label: Label, predictor: LLMPPPredictor, task: TaskSpec, seed: int) -> 
         "prompt": predictor.prompt.name,
         "task": task.name,
         "seed": seed,
+        "pool_seed": pool_seed,
     }
 
 
@@ -96,61 +108,82 @@ def _chunks(items: list[Architecture], size: int) -> Iterator[list[Architecture]
         yield items[start : start + size]
 
 
+def done_key(task: str, seed: Any, pool_seed: Any, arch_key: str) -> tuple[str, str, str, str]:
+    return (str(task), str(seed), str(pool_seed), str(arch_key))
+
+
 def label_task(
     cfg: DictConfig,
     task: TaskSpec,
     space: Any,
-    source: GoldSource,
+    gold: GoldData,
     path: Path,
-    done: set[tuple[str, str]],
+    done: set[tuple[str, str, str, str]],
+    seed: int,
+    pool_seed: int | None,
 ) -> dict[str, Any]:
-    """Label one task's pool into ``path``; returns its cost and counts."""
-    seed = int(cfg.label.seed)
-    gold_dir = (cfg.get("benchmark") or {}).get("gold")  # a gold set from `llmpp retrain`
+    """Label one pool of one task into ``path``; returns its cost and counts."""
     demos = load_gold_split(
-        task.gold_name or task.name, seed, "train", source=None if gold_dir else source,
-        gold_dir=gold_dir,
+        task.gold_name or task.name, seed, "train", source=gold.release_source(),
+        gold_dir=gold.gold,
     )
-    todo = [a for a in label_pool(cfg, task, space, source) if (task.name, a.key()) not in done]
+    todo = [a for a in label_pool(cfg, task, space, gold, pool_seed, seed)
+            if done_key(task.name, seed, pool_seed, a.key()) not in done]
     predictor = build(cfg.predictor, "predictor")
     if not isinstance(predictor, LLMPPPredictor):
         raise ConfigError("llmpp label needs predictor=llm_pp")
-    from tqdm.auto import tqdm
+    from llmpp.utils.progress import progress_bar
 
-    bar = tqdm(
+    bar = progress_bar(
         total=len(todo) * predictor.n_samples, desc=f"label {task.name}", unit="req", disable=None
     )
     failures = 0
     try:
         predictor.setup(TaskContext(task=task, space=space, seed=seed, run_dir=str(path.parent)))
-        predictor.fit([Demonstration(r.arch, r.score(str(cfg.label.gold_field))) for r in demos])
-        for chunk in _chunks(todo, max(1, int(cfg.label.chunk))):
+        predictor.fit([Demonstration(r.arch, r.score(gold.gold_field)) for r in demos])
+        for chunk in _chunks(todo, max(1, int(cfg.chunk))):
             labels = predictor.label(chunk, progress=bar)
             failures += sum(label.prediction is None for label in labels)
-            append_labels(path, [_row(label, predictor, task, seed) for label in labels])
+            append_labels(path, [_row(label, predictor, task, seed, pool_seed)
+                                 for label in labels])
         return {"labelled": len(todo), "failed": failures, "cost": predictor.cost()}
     finally:
         bar.close()
         predictor.close()
 
 
+def _merge(total: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
+    """Counts and costs of several pools added up."""
+    if not total:
+        return part
+    out = {k: total[k] + part[k] for k in ("labelled", "failed")}
+    out["cost"] = {k: total["cost"].get(k, 0) + v for k, v in part["cost"].items()}
+    out["pools"] = total.get("pools", 1) + 1
+    return out
+
+
 def run_label(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
-    """Label the pool of every task of ``cfg.task``; returns the summary written to label.json."""
+    """Label every pool of every task of ``cfg.task``; returns the summary in label.json."""
     started = time.perf_counter()
-    bench = cfg.get("benchmark") or {}
-    source = (
-        GoldSource(bench.get("root"), mirror=bench.get("mirror"))
-        if bench.get("mirror")
-        else GoldSource(bench.get("root"))
-    )
+    out_dir = resume_dir(cfg, out_dir)
+    gold: GoldData = build(cfg.benchmark, "benchmark")
     space = build(cfg.space, "space")
+    targets = pools(cfg)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / LABELS
-    done = {(row["task"], row["arch_key"]) for row in read_labels(path)}
+    # A row whose prediction failed is asked again (the reply cache keeps what was paid for).
+    done = {done_key(r["task"], r.get("seed"), r.get("pool_seed"), r["arch_key"])
+            for r in read_labels(path) if r["prediction"] is not None}
     tasks: dict[str, Any] = {}
     for task_cfg in expand_tasks(cfg.task):
         task = TaskSpec.from_config(task_cfg)
-        tasks[task.name] = label_task(cfg, task, space, source, path, done)
+        if any(p is not None for _, p in targets) and not task.gold_name:
+            raise ConfigError(f"task {task.name} has no authors' pools; pass pool=sample")
+        for seed, pool_seed in targets:
+            log.info("labelling %s: demonstrations of seed %s, pool %s", task.name, seed,
+                     pool_seed if pool_seed is not None else "sampled")
+            part = label_task(cfg, task, space, gold, path, done, seed, pool_seed)
+            tasks[task.name] = _merge(tasks.get(task.name, {}), part)
     summary = {
         "labels": str(path),
         "rows": len(read_labels(path)),
@@ -158,7 +191,24 @@ def run_label(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         "wall_seconds": time.perf_counter() - started,
     }
     write_json(out_dir / "label.json", summary)
+    _log_run(cfg, out_dir, summary)
     return summary
+
+
+def _log_run(cfg: DictConfig, out_dir: Path, summary: dict[str, Any]) -> None:
+    """Per task: labelled, failed, LLM calls, cache hits, tokens, USD; label.json and labels."""
+    totals: dict[str, float] = {}
+    for info in summary["tasks"].values():
+        for key, value in {**info["cost"], "labelled": info["labelled"],
+                           "failed": info["failed"]}.items():
+            if isinstance(value, int | float):
+                totals[key] = totals.get(key, 0) + value
+    log_stage(
+        cfg.get("logger"), out_dir, stage="label", task=str(cfg.task.name), config=cfg,
+        metrics={**summary["tasks"], "total": totals, "rows": summary["rows"],
+                 "wall_seconds": summary["wall_seconds"]},
+        files=[out_dir / "label.json", Path(summary["labels"])],
+    )
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="label")

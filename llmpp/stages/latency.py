@@ -1,6 +1,6 @@
 """``llmpp latency hardware=<hw> space=<space> task=<task>``: measure, fit, report.
 
-Samples ``latency.samples`` architectures (seeded), measures each one's standalone
+Samples ``n_archs`` architectures (seeded), measures each one's standalone
 model on the hardware target into ``latency.csv`` (appended chunk by chunk: a
 killed run, rerun with ``resume=<its run dir>``, measures only what is missing),
 fits a latency predictor on a train split, scores MAPE and Kendall tau on the
@@ -22,8 +22,8 @@ from typing import Any
 import hydra
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
-from tqdm.auto import tqdm
 
+from llmpp.config import build, load_saved_config
 from llmpp.errors import ConfigError
 from llmpp.hardware.artifact import artifact_payload, save_artifact
 from llmpp.hardware.dataset import LatencyDataset
@@ -32,9 +32,11 @@ from llmpp.hardware.measure import LatencyMeter, LatencyRecord, MeasureConfig, t
 from llmpp.hardware.predictor import MODELS, mape
 from llmpp.space.architecture import Architecture
 from llmpp.space.search_space import SearchSpace
-from llmpp.stages.common import CONF_DIR, build, guarded, load_saved_config, run_dir
+from llmpp.stages.common import CONF_DIR, guarded, run_dir
 from llmpp.task import TaskSpec
+from llmpp.training.stage_logging import log_stage
 from llmpp.utils.io import atomic_open, write_json
+from llmpp.utils.progress import progress_bar
 
 log = logging.getLogger(__name__)
 ARTIFACT_NAME = "latency_predictor.pt"
@@ -60,7 +62,7 @@ def measure_missing(
     """Measure the architectures ``dataset`` lacks, appending each chunk; returns how many."""
     todo = [a for a in archs if a not in dataset]
     repeats = meter.config.repeats
-    with tqdm(total=len(todo) * repeats, desc="latency", unit="run", disable=not progress,
+    with progress_bar(total=len(todo) * repeats, desc="latency", unit="run", disable=not progress,
               dynamic_ncols=True) as bar:
         for start in range(0, len(todo), chunk):
             part = todo[start : start + chunk]
@@ -105,21 +107,21 @@ def _prepare_dir(cfg: DictConfig) -> tuple[DictConfig, Path | None]:
 
 
 def _measure_config(cfg: DictConfig) -> MeasureConfig:
-    block = OmegaConf.to_container(cfg.latency.measure, resolve=True)
+    block = OmegaConf.to_container(cfg.measure, resolve=True)
     try:
         return MeasureConfig(**block, seed=int(cfg.seed))
     except TypeError as exc:
-        raise ConfigError(f"latency.measure: {exc}; check its keys") from None
+        raise ConfigError(f"measure: {exc}; check its keys") from None
 
 
 def _fit(cfg: DictConfig, archs: list[Architecture], records: list[LatencyRecord],
          space: SearchSpace, task: TaskSpec, measure: MeasureConfig):
-    block = cfg.latency
-    options = OmegaConf.to_container(block.get("models") or {}, resolve=True)
+    fit = cfg.fit
+    options = OmegaConf.to_container(fit.get("models") or {}, resolve=True)
     return fit_latency_model(
         archs, np.array([r.latency_ms for r in records]), space=space,
-        vocab_size=task.vocab_size, measure=measure, kind=str(block.model), options=options,
-        test_fraction=float(block.test_fraction), cv_folds=int(block.cv_folds),
+        vocab_size=task.vocab_size, measure=measure, kind=str(fit.model), options=options,
+        test_fraction=float(cfg.test_fraction), cv_folds=int(fit.cv_folds),
         seed=int(cfg.seed),
     )
 
@@ -133,16 +135,16 @@ def _start(cfg: DictConfig, out_dir: Path) -> tuple[DictConfig, Path]:
     if resumed is None:
         if (out_dir / "latency.csv").is_file() and saved.is_file():
             old = load_saved_config(saved)
-            if old.latency.measure != cfg.latency.measure or old.hardware != cfg.hardware:
+            if old.get("measure") != cfg.measure or old.get("hardware") != cfg.hardware:
                 raise ConfigError(f"{out_dir} holds latencies measured with other settings; "
                                   f"use another hydra.run.dir or resume={out_dir}")
         with atomic_open(saved) as handle:
             handle.write(OmegaConf.to_yaml(cfg, resolve=True))
     if cfg.task.get("members"):
         raise ConfigError("latency measures one task at a time; pass task=<one task>")
-    if str(cfg.latency.model) not in ("auto", *MODELS):
+    if str(cfg.fit.model) not in ("auto", *MODELS):
         # Checked before measuring: the fit comes only after minutes of timing.
-        raise ConfigError(f"latency.model={cfg.latency.model!r}; choose auto or one of "
+        raise ConfigError(f"fit.model={cfg.fit.model!r}; choose auto or one of "
                           f"{', '.join(sorted(MODELS))}")
     return cfg, out_dir
 
@@ -153,8 +155,8 @@ def run_latency(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     cfg, out_dir = _start(cfg, out_dir)
     space, task = build(cfg.space, "space"), TaskSpec.from_config(cfg.task)
     target = build(cfg.hardware, "hardware")
-    measure, block = _measure_config(cfg), cfg.latency
-    archs = sample_archs(space, int(block.samples), int(cfg.seed))
+    measure, block = _measure_config(cfg), cfg
+    archs = sample_archs(space, int(block.n_archs), int(cfg.sample_seed))
     dataset = LatencyDataset(out_dir / "latency.csv")
     with torch_threads(target.threads) as threads:
         meter = target.meter(vocab_size=task.vocab_size, qkv_dim=space.qkv_dim, config=measure)
@@ -169,10 +171,10 @@ def run_latency(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     with torch_threads(target.threads):
         repeat = retest(meter, [records[i] for i in result.test_index[: int(block.retest or 0)]])
     training = {"samples": len(archs), "train": len(archs) - len(result.test_index),
-                "test": len(result.test_index), "model": str(block.model),
+                "test": len(result.test_index), "model": str(block.fit.model),
                 "chosen": result.kind, "test_fraction": float(block.test_fraction),
-                "cv_folds": int(block.cv_folds), "seed": int(cfg.seed),
-                "options": OmegaConf.to_container(block.get("models") or {}, resolve=True)}
+                "cv_folds": int(block.fit.cv_folds), "seed": int(cfg.seed),
+                "options": OmegaConf.to_container(block.fit.get("models") or {}, resolve=True)}
     metrics = {"test": result.test, "candidates": result.candidates, "cv": result.cv,
                "spread": spread_summary(records), "retest": repeat}
     artifact = out_dir / ARTIFACT_NAME
@@ -190,7 +192,20 @@ def run_latency(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         "wall_seconds": {**seconds, "total": time.perf_counter() - started},
     }
     write_json(out_dir / "latency.json", payload)
+    _log_run(cfg, out_dir, payload)
     return payload
+
+
+def _log_run(cfg: DictConfig, out_dir: Path, payload: dict[str, Any]) -> None:
+    """Held-out MAPE / tau of every model, CV, re-test error, spread, counts; latency.json."""
+    log_stage(
+        cfg.get("logger"), out_dir, stage="latency", task=payload["task"], config=cfg,
+        metrics={key: payload.get(key) or {} for key in (
+            "test", "candidates", "cv", "spread", "retest", "counts", "latency_ms",
+            "wall_seconds")},
+        images={"fit": out_dir / "latency_fit.png"},  # written by the stage when it plots
+        files=[out_dir / "latency.json"],
+    )
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="latency")

@@ -1,7 +1,7 @@
 """``llmpp retrain``: train architectures from scratch; a result file and a gold set.
 
 One architecture (``arch=<yaml>``) -> ``retrain.json`` with valid/test BLEU and loss.
-A list (``retrain.archs=<file>`` or ``retrain.sample=N``) -> every result in
+A list (``archs=<file>`` or ``n_archs=N``) -> every result in
 ``retrain.json`` and a gold set in the authors' layout under ``<run dir>/gold``.
 """
 
@@ -19,32 +19,46 @@ import lightning as L
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
+from llmpp.config import build
 from llmpp.errors import ConfigError
 from llmpp.space.architecture import Architecture
-from llmpp.stages.common import CONF_DIR, build, guarded, run_dir
+from llmpp.stages.common import CONF_DIR, guarded, resume_dir, run_dir
+from llmpp.task import TaskSpec
 from llmpp.training.evaluation import bleu_on_split, evaluate_loss
 from llmpp.training.gold_set import make_record, read_arch_file, write_gold_set
+from llmpp.training.loggers import build_logger, finish_logger
 from llmpp.training.module import TranslationModule
-from llmpp.training.runner import build_datamodule, build_module, build_trainer, resume_path
+from llmpp.training.runner import (
+    build_datamodule,
+    build_module,
+    build_trainer,
+    instantiate_callbacks,
+    resume_path,
+)
 from llmpp.utils.io import write_json
 
 log = logging.getLogger(__name__)
 
 
-def train_one(cfg: DictConfig, space, arch: Architecture, out_dir: Path) -> dict[str, Any]:
+def train_one(
+    cfg: DictConfig, space, arch: Architecture, out_dir: Path, logger: Any = None
+) -> dict[str, Any]:
     """Train ``arch`` from scratch in ``out_dir`` (resumable); returns its scores."""
     done = out_dir / "result.json"
     if done.is_file():
         return json.loads(done.read_text())
     started = time.perf_counter()
     L.seed_everything(int(cfg.seed), workers=True, verbose=False)
-    datamodule = build_datamodule(cfg)
-    module = build_module(cfg, space, arch=arch.to_hat())
-    trainer = build_trainer(cfg, out_dir)
-    trainer.fit(module, datamodule=datamodule, ckpt_path=resume_path("auto", out_dir))
-    trainer.save_checkpoint(str(out_dir / "checkpoints" / "last.ckpt"))
+    datamodule = build_datamodule(cfg.data, cfg.task, int(cfg.seed))
+    module = build_module(cfg.model, space=space, task=cfg.task, optim=build(cfg.optim, "optim"),
+                          seed=int(cfg.seed), arch=arch.to_hat())
+    callbacks = [c for c in instantiate_callbacks(cfg.get("callbacks"), out_dir)
+                 if isinstance(c, L.Callback)]  # a search has no supernet to run on here
+    trainer = build_trainer(cfg.trainer, out_dir=out_dir, logger=logger, callbacks=callbacks)
+    trainer.fit(module, datamodule=datamodule, ckpt_path=resume_path(out_dir), weights_only=False)
+    trainer.save_checkpoint(str(out_dir / "checkpoints" / "last.ckpt"), weights_only=False)
     datamodule.setup()
-    limit, beam = cfg.retrain.get("eval_bleu_limit"), int(cfg.retrain.beam)
+    limit, beam = cfg.get("eval_bleu_limit"), int(cfg.beam)
     result: dict[str, Any] = {"arch": arch.to_hat(), "steps": int(trainer.global_step)}
     for split in ("valid", "test"):
         loader = datamodule.loader(split, shuffle=False)
@@ -61,23 +75,19 @@ def _load_arch(value: Any, space) -> Architecture:
     if isinstance(value, str):
         archs = read_arch_file(value, space)
         if len(archs) != 1:
-            raise ConfigError(f"arch={value} holds {len(archs)} architectures; use retrain.archs=")
+            raise ConfigError(f"arch={value} holds {len(archs)} architectures; use archs=")
         return archs[0]
     return space.from_hat(OmegaConf.to_container(value, resolve=True))
 
 
 def arch_list(cfg: DictConfig, space) -> list[Architecture]:
     """The architectures a list run trains (file or seeded sample), duplicates removed."""
-    if cfg.retrain.get("archs"):
-        archs = read_arch_file(cfg.retrain.archs, space)
-    elif int(cfg.retrain.get("sample") or 0) > 0:
-        archs = space.sample(
-            np.random.default_rng(int(cfg.retrain.sample_seed)), int(cfg.retrain.sample)
-        )
+    if cfg.get("archs"):
+        archs = read_arch_file(cfg.archs, space)
+    elif int(cfg.get("n_archs") or 0) > 0:
+        archs = space.sample(np.random.default_rng(int(cfg.sample_seed)), int(cfg.n_archs))
     else:
-        raise ConfigError(
-            "nothing to train: pass arch=<yaml>, retrain.archs=<file> or retrain.sample=N"
-        )
+        raise ConfigError("nothing to train: pass arch=<yaml>, archs=<file> or n_archs=N")
     unique = {a.key(): a for a in archs}
     return list(unique.values())
 
@@ -92,7 +102,7 @@ def supernet_scores(
 
     out: dict[str, dict[str, float]] = {a.key(): {} for a in archs}
     for metric in ("loss", "bleu"):
-        predictor = SupernetPredictor(checkpoint=cfg.retrain.supernet_checkpoint, metric=metric)
+        predictor = SupernetPredictor(checkpoint=cfg.supernet_checkpoint, metric=metric)
         predictor.setup(TaskContext(task=TaskSpec.from_config(cfg.task), space=space))
         scores = predictor.predict(archs)
         predictor.close()
@@ -103,26 +113,44 @@ def supernet_scores(
 
 
 def run_retrain(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
-    """Train one architecture or a list; returns the ``retrain.json`` payload."""
+    """Train one architecture or a list; returns the ``retrain.json`` payload.
+
+    One W&B run for the stage: a single architecture logs its training curves into
+    it; a list logs each architecture's results (its trainers log nowhere, so the
+    curves of different architectures never interleave under one key).
+    """
+    out_dir = resume_dir(cfg, out_dir)
     space = build(cfg.space, "space")
+    logger = build_logger(cfg.get("logger"), out_dir, job_type="retrain")
+    try:
+        return _retrain(cfg, space, out_dir, logger)
+    finally:
+        finish_logger(logger)
+
+
+def _retrain(cfg: DictConfig, space, out_dir: Path, logger: Any) -> dict[str, Any]:
+    task = TaskSpec.from_config(cfg.task)
     if cfg.get("arch") is not None:
         arch = _load_arch(cfg.arch, space)
-        result = train_one(cfg, space, arch, out_dir / "arch")
-        payload = {"task": str(cfg.task.name), "space": space.name, **result}
+        result = train_one(cfg, space, arch, out_dir / "arch", logger=logger)
+        payload = {"task": task.name, "space": space.name, **result}
         write_json(out_dir / "retrain.json", payload)
         return payload
     archs = arch_list(cfg, space)
-    if cfg.retrain.get("supernet_checkpoint"):
+    if cfg.get("supernet_checkpoint"):
         # Scored after training: a bad checkpoint must fail before hours of it.
-        TranslationModule.from_checkpoint(cfg.retrain.supernet_checkpoint)
+        TranslationModule.from_checkpoint(cfg.supernet_checkpoint)
     results = []
     for i, arch in enumerate(archs):
         log.info("architecture %d/%d: %s", i + 1, len(archs), arch.short())
         arch_dir = out_dir / "archs" / f"{i:03d}-{arch.key()}"
         results.append(train_one(cfg, space, arch, arch_dir))
-        if not cfg.retrain.get("keep_checkpoints"):
+        if logger is not None:
+            logger.log_metrics({f"arch/{k}": v for k, v in results[-1].items()
+                                if isinstance(v, int | float)}, step=i)
+        if not cfg.get("keep_checkpoints"):
             shutil.rmtree(arch_dir / "checkpoints", ignore_errors=True)
-    extra = supernet_scores(cfg, space, archs) if cfg.retrain.get("supernet_checkpoint") else {}
+    extra = supernet_scores(cfg, space, archs) if cfg.get("supernet_checkpoint") else {}
     records = [
         make_record(
             a,
@@ -133,17 +161,17 @@ def run_retrain(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         )
         for a, r in zip(archs, results, strict=True)
     ]
-    gold = cfg.retrain.gold
+    gold = cfg.split
     files = write_gold_set(
         records,
         out_dir / "gold",
-        str(cfg.task.get("gold_name") or cfg.task.name),
+        str(task.gold_name or task.name),
         seeds=list(gold.seeds),
         demos=int(gold.demos),
         test=int(gold.test),
     )
     payload = {
-        "task": str(cfg.task.name),
+        "task": task.name,
         "space": space.name,
         "gold_dir": str(out_dir / "gold"),
         "gold_files": [str(f) for f in files],

@@ -3,8 +3,8 @@
 Builds the search from ``conf/search/<name>.yaml``, the predictors it names from
 ``predictors.<name>``, runs it resumably in the run dir and writes ``search.json``,
 the best architecture's HAT YAML, the final population (and the Pareto set of
-multi-objective runs); everything is logged through ``logger=``.
-``llmpp search resume=<run dir>`` continues a killed run in place.
+multi-objective runs); everything is logged through ``logger=`` (its own W&B run).
+``llmpp search resume=<run dir>`` continues a killed run in place with its saved config.
 """
 
 from __future__ import annotations
@@ -16,12 +16,19 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
+from llmpp.config import build, load_saved_config
 from llmpp.errors import ConfigError
-from llmpp.hardware.target import latency_from_config
-from llmpp.search.session import SearchSession
-from llmpp.space.search_space import SearchSpace
-from llmpp.stages.common import CONF_DIR, build, guarded, load_saved_config, run_dir
+from llmpp.search.session import SearchSession, prepare_predictors
+from llmpp.search.tracking import SearchTracker
+from llmpp.stages.common import CONF_DIR, guarded, run_dir
+from llmpp.stages.searching import (
+    build_constraint,
+    build_search_predictors,
+    hardware_name,
+    logged_settings,
+)
 from llmpp.task import TaskSpec
+from llmpp.training.loggers import build_logger
 from llmpp.utils.io import atomic_open
 
 log = logging.getLogger(__name__)
@@ -48,11 +55,23 @@ def run_search(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         out_dir.mkdir(parents=True, exist_ok=True)
         with atomic_open(out_dir / CONFIG_FILE) as handle:
             handle.write(OmegaConf.to_yaml(cfg, resolve=True))
-    latency = None
-    if cfg.get("constraint"):  # the hardware target's latency predictor, for constraint=latency
-        space: SearchSpace = build(cfg.space, "space")
-        latency = latency_from_config(cfg, space, TaskSpec.from_config(cfg.task))
-    session = SearchSession.from_config(cfg, out_dir, latency=latency)
+    task = TaskSpec.from_config(cfg.task)
+    space = build(cfg.space, "space")
+    constraint = build_constraint(cfg, space, task)
+    algorithm = build(cfg.search, "search", space=space, constraint=constraint, seed=int(cfg.seed))
+    predictors = prepare_predictors(
+        build_search_predictors(cfg, algorithm.predictors()),
+        task=task, space=space, seed=int(cfg.seed), run_dir=out_dir,
+    )
+    tracking = cfg.get("tracking") or {}
+    logger = build_logger(cfg.get("logger"), out_dir, job_type="search", name=algorithm.name,
+                          tags=list(tracking.get("tags") or []) or None)
+    session = SearchSession(
+        out_dir=out_dir, algorithm=algorithm, predictors=predictors, task=task, space=space,
+        constraint=constraint, hardware=hardware_name(cfg),
+        tracker=SearchTracker(logger), config=logged_settings(cfg),
+        table_rows=tracking.get("table_rows", 2000), progress=bool(tracking.get("progress", True)),
+    )
     try:
         return session.run()
     finally:

@@ -1,12 +1,15 @@
-"""``llmpp supernet``: train the weight-sharing SuperTransformer with Lightning.
+"""``llmpp supernet``: train the weight-sharing SuperTransformer (``model=``) with Lightning.
 
 Writes Lightning checkpoints to ``<run dir>/checkpoints/`` (``last.ckpt`` is the one
 ``predictor=supernet`` loads) and ``supernet.json`` with the inherited-weight
-validation loss and BLEU of the largest and smallest sub-networks.
+validation loss and BLEU of the largest and smallest sub-networks. With
+``callbacks=search`` the configured search runs on the trained supernet in memory
+and writes under ``<run dir>/search/``, logging into this stage's own W&B run.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from pathlib import Path
@@ -16,14 +19,31 @@ import hydra
 import lightning as L
 from omegaconf import DictConfig
 
+from llmpp.config import build
 from llmpp.errors import ConfigError
-from llmpp.stages.common import CONF_DIR, build, guarded, run_dir
+from llmpp.space.search_space import SearchSpace
+from llmpp.stages.common import CONF_DIR, guarded, resume_dir, run_dir
+from llmpp.stages.searching import (
+    build_constraint,
+    build_search_predictors,
+    hardware_name,
+    logged_settings,
+)
+from llmpp.task import TaskSpec
 from llmpp.training.evaluation import bleu_on_split, evaluate_loss
-from llmpp.training.runner import build_datamodule, build_module, build_trainer, resume_path
+from llmpp.training.loggers import build_logger, finish_logger
+from llmpp.training.runner import (
+    bind_callbacks,
+    build_datamodule,
+    build_module,
+    build_trainer,
+    instantiate_callbacks,
+    resume_path,
+)
 from llmpp.utils.io import write_json
 
 log = logging.getLogger(__name__)
-SUBNETS = ("largest", "smallest")  # the sub-networks supernet.eval_archs may name
+SUBNETS = ("largest", "smallest")  # the sub-networks eval_archs may name
 
 
 def evaluate_subnets(
@@ -46,45 +66,78 @@ def evaluate_subnets(
     return out
 
 
+def search_objects(cfg: DictConfig, space: SearchSpace, task: TaskSpec) -> dict[str, Any]:
+    """What ``callbacks=search`` binds: the partial search, its other predictors, the
+    constraint (built only when a partial callback asks for them)."""
+    algorithm = build(cfg.search, "search", _partial_=True)
+    constraint = build_constraint(cfg, space, task)
+    names = algorithm(space=space, constraint=constraint, seed=int(cfg.seed)).predictors()
+    return {
+        "algorithm": algorithm,
+        "task": task,
+        "predictors": build_search_predictors(cfg, names, skip=("supernet",)),
+        "constraint": constraint,
+        "hardware": hardware_name(cfg),
+        "seed": int(cfg.seed),
+        "table_rows": (cfg.get("tracking") or {}).get("table_rows", 2000),
+        "config": logged_settings(cfg),
+    }
+
+
 def run_supernet(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     """Train (or resume) the supernet; returns the ``supernet.json`` payload."""
     started = time.perf_counter()
+    out_dir = resume_dir(cfg, out_dir)
     L.seed_everything(int(cfg.seed), workers=True, verbose=False)
     space = build(cfg.space, "space")
-    unknown = sorted(set(cfg.supernet.eval_archs) - set(SUBNETS))
+    task = TaskSpec.from_config(cfg.task)
+    unknown = sorted(set(cfg.eval_archs) - set(SUBNETS))
     if unknown:  # checked now: they are evaluated only after training
-        raise ConfigError(
-            f"supernet.eval_archs: unknown {unknown}; choose from {', '.join(SUBNETS)}"
-        )
-    datamodule = build_datamodule(cfg)
-    module = build_module(cfg, space)
+        raise ConfigError(f"eval_archs: unknown {unknown}; choose from {', '.join(SUBNETS)}")
+    datamodule = build_datamodule(cfg.data, cfg.task, int(cfg.seed))
+    module = build_module(cfg.model, space=space, task=cfg.task,
+                          optim=build(cfg.optim, "optim"), seed=int(cfg.seed))
+    callbacks = instantiate_callbacks(cfg.get("callbacks"), out_dir)
+    if any(isinstance(c, functools.partial) for c in callbacks):
+        callbacks = bind_callbacks(callbacks, **search_objects(cfg, space, task))
     # Checked before the Trainer exists: a bad checkpoint fails with one line and no noise.
-    ckpt = resume_path(cfg.supernet.get("resume", "auto"), out_dir)
-    trainer = build_trainer(cfg, out_dir, every_n_steps=int(cfg.supernet.checkpoint_every_n_steps))
-    if ckpt:
-        log.info("resuming from %s", ckpt)
-    trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt)
-    last = out_dir / "checkpoints" / "last.ckpt"
-    trainer.save_checkpoint(str(last))
-    payload: dict[str, Any] = {
-        "checkpoint": str(last),
-        "space": space.name,
-        "space_hash": space.hash(),
-        "task": str(cfg.task.name),
-        "steps": int(trainer.global_step),
-        "resumed_from": ckpt,
-    }
-    if trainer.is_global_zero:
-        datamodule.setup()
-        payload["subnets"] = evaluate_subnets(
-            module,
-            datamodule,
-            list(cfg.supernet.eval_archs),
-            bleu_limit=cfg.supernet.get("eval_bleu_limit"),
-            beam=int(cfg.supernet.beam),
-        )
-        payload["wall_seconds"] = time.perf_counter() - started
-        write_json(out_dir / "supernet.json", payload)
+    ckpt = resume_path(out_dir)
+    logger = build_logger(cfg.get("logger"), out_dir, job_type="supernet")
+    try:
+        trainer = build_trainer(cfg.trainer, out_dir=out_dir, logger=logger, callbacks=callbacks)
+        if ckpt:
+            log.info("resuming from %s", ckpt)
+        # Our own full-state checkpoints (optimizer, loops, data position): not weights only.
+        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt, weights_only=False)
+        last = out_dir / "checkpoints" / "last.ckpt"
+        trainer.save_checkpoint(str(last), weights_only=False)
+        payload: dict[str, Any] = {
+            "checkpoint": str(last),
+            "space": space.name,
+            "space_hash": space.hash(),
+            "task": task.name,
+            "model": str(cfg.model.supernet._target_),
+            "steps": int(trainer.global_step),
+            "resumed_from": ckpt,
+        }
+        if trainer.is_global_zero:
+            datamodule.setup()
+            payload["subnets"] = evaluate_subnets(
+                module, datamodule, list(cfg.eval_archs),
+                bleu_limit=cfg.get("eval_bleu_limit"), beam=int(cfg.beam),
+            )
+            for callback in callbacks:
+                if getattr(type(callback), "__name__", "") == "SearchCallback" and callback.results:
+                    payload["search"] = {k: callback.results[-1][k]
+                                         for k in ("best", "run_dir", "algorithm")}
+            payload["wall_seconds"] = time.perf_counter() - started
+            if logger is not None:
+                logger.log_metrics({f"eval/{name}/{key}": row[key]
+                                    for name, row in payload["subnets"].items()
+                                    for key in ("valid_loss", "valid_BLEU")})
+            write_json(out_dir / "supernet.json", payload)
+    finally:
+        finish_logger(logger)
     return payload
 
 
@@ -95,6 +148,10 @@ def main(cfg: DictConfig) -> None:
     payload = run_supernet(cfg, out_dir)
     for name, row in payload.get("subnets", {}).items():
         print(f"{name:>8}: valid loss {row['valid_loss']:.3f}  valid BLEU {row['valid_BLEU']:.2f}")
+    if "search" in payload:
+        best = payload["search"]["best"] or {}
+        print(f"search ({payload['search']['algorithm']}): best score {best.get('score')}; "
+              f"wrote {payload['search']['run_dir']}/search.json")
     print(f"\nwrote {payload['checkpoint']}")
 
 

@@ -9,7 +9,12 @@ import torch
 
 from llmpp.models.decoding import translate
 from llmpp.models.transformer import Transformer
+from llmpp.training.bleu import BleuScores, score_both
 from llmpp.training.objective import label_smoothed_loss
+
+# HAT's and the paper's decoding for retrained architectures (HAT's test.sh).
+HAT_BEAM = 4
+HAT_LENGTH_PENALTY = 0.6
 
 
 def _device_of(model: torch.nn.Module) -> torch.device:
@@ -36,11 +41,17 @@ def evaluate_loss(model: Transformer, batches: Iterable[dict[str, torch.Tensor]]
 
 @dataclass(frozen=True)
 class BleuResult:
-    """Corpus BLEU with sacrebleu's signature and the hypotheses it scored."""
+    """Corpus BLEU of one split: both scores (``scores``) and the hypotheses they scored.
+
+    ``score``/``signature`` are sacreBLEU's (on detokenized text), kept for callers
+    that want one number; ``scores.bleu_tokenized_compound`` is what HAT and the
+    paper report.
+    """
 
     score: float
     signature: str
     hypotheses: list[str]
+    scores: BleuScores | None = None
 
 
 @torch.no_grad()
@@ -51,36 +62,63 @@ def evaluate_bleu(
     tokenizer,
     *,
     beam: int = 1,
+    length_penalty: float = 1.0,
+    tokenized: bool = True,
 ) -> BleuResult:
     """Translate every batch ``(src, row indices)`` and score against ``references``.
 
-    Hypotheses are detokenised with the SentencePiece model before sacrebleu's own
-    13a tokenisation, so the score is comparable across vocabularies.
+    Hypotheses are decoded with the SentencePiece model into the corpus's own text
+    form; ``tokenized`` says whether that form is space-tokenized (the synthetic
+    corpus) so that sacreBLEU gets detokenized text and the HAT-style score gets
+    tokens (``llmpp.training.bleu``).
     """
-    import sacrebleu
-
     was_training = model.training
     model.eval()
     device = _device_of(model)
     hypotheses: list[str | None] = [None] * len(references)
     try:
         for src, rows in batches:
-            for row, ids in zip(rows, translate(model, src.to(device), beam=beam), strict=True):
+            extra = {"length_penalty": length_penalty} if beam > 1 else {}
+            decoded = translate(model, src.to(device), beam=beam, **extra)
+            for row, ids in zip(rows, decoded, strict=True):
                 hypotheses[row] = tokenizer.decode(ids)
     finally:
         model.train(was_training)
     done = [h if h is not None else "" for h in hypotheses]
-    bleu = sacrebleu.metrics.BLEU()
-    score = bleu.corpus_score(done, [list(references)])
-    return BleuResult(float(score.score), str(bleu.get_signature()), done)
+    scores = score_both(done, list(references), tokenized=tokenized)
+    return BleuResult(scores.sacrebleu, scores.sacrebleu_signature, done, scores)
+
+
+def corpus_is_tokenized(task) -> bool:
+    """Whether a task's text is space-tokenized (the synthetic corpus) rather than raw."""
+    data = (task.get("data") if hasattr(task, "get") else None) or {}
+    return str(data.get("kind", "")) == "synthetic"
 
 
 def bleu_on_split(
-    model: Transformer, datamodule, split: str, *, limit: int | None = None, beam: int = 1
+    model: Transformer,
+    datamodule,
+    split: str,
+    *,
+    limit: int | None = None,
+    beam: int = 1,
+    length_penalty: float = 1.0,
 ) -> BleuResult:
-    """BLEU of ``model`` on the first ``limit`` pairs of a split of a ``TranslationDataModule``."""
+    """BLEU of ``model`` on the first ``limit`` pairs of a split of a ``TranslationDataModule``.
+
+    HAT's protocol for retrained architectures is ``beam=HAT_BEAM,
+    length_penalty=HAT_LENGTH_PENALTY``; the result carries both BLEU scores.
+    """
     n = len(datamodule.split(split))
     n = min(n, limit) if limit else n
     references = datamodule.references(split)[:n]
     batches = datamodule.source_batches(split, limit=n)
-    return evaluate_bleu(model, batches, references, datamodule.corpus.tokenizer(), beam=beam)
+    return evaluate_bleu(
+        model,
+        batches,
+        references,
+        datamodule.corpus.tokenizer(),
+        beam=beam,
+        length_penalty=length_penalty,
+        tokenized=corpus_is_tokenized(datamodule.task),
+    )

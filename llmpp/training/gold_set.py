@@ -77,7 +77,7 @@ def write_gold_set(
     if demos + test > len(records):
         raise ConfigError(
             f"a gold set of {demos} demonstrations + {test} test records needs {demos + test} "
-            f"architectures but only {len(records)} were trained; lower retrain.gold.demos/test"
+            f"architectures but only {len(records)} were trained; lower split.demos/split.test"
         )
     written = []
     for seed in seeds:

@@ -12,6 +12,11 @@
 Each step's random architectures come from a generator seeded by (seed, step), so
 every DDP rank trains the same sub-network and a resumed run draws what an
 uninterrupted one would. The checkpoint stores the search space (spec and hash).
+
+``supernet`` says which supernet kind to build (``{"_target_": <class>, **its keys}``:
+HAT's ``SuperTransformer`` by default, or a Mixture-of-Supernets from
+``llmpp.models.mos``); it is a hyper-parameter, so ``from_checkpoint`` rebuilds
+whichever kind the checkpoint holds.
 """
 
 from __future__ import annotations
@@ -21,12 +26,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import hydra
 import lightning as L
 import numpy as np
 import torch
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from llmpp.errors import ConfigError, CorruptFileError, DataNotFoundError
-from llmpp.models.super_transformer import SuperTransformer
+from llmpp.models.super_transformer import SuperTransformer, space_widths
 from llmpp.models.transformer import ModelShape, Transformer
 from llmpp.space.architecture import Architecture
 from llmpp.space.search_space import SearchSpace
@@ -34,6 +41,35 @@ from llmpp.training.evaluation import evaluate_loss
 from llmpp.training.objective import Schedule, label_smoothed_loss
 
 SAMPLING = ("random", "sandwich", "largest", "fixed")
+HAT_SUPERNET = {"_target_": "llmpp.models.super_transformer.SuperTransformer"}
+
+
+def plain(value: Any) -> Any:
+    """A DictConfig/ListConfig as plain containers (picklable hyper-parameters)."""
+    if isinstance(value, DictConfig | ListConfig):
+        return OmegaConf.to_container(value, resolve=True)
+    return value
+
+
+def build_supernet(
+    supernet: Mapping[str, Any], space: SearchSpace, vocab_size: int, **common: Any
+) -> SuperTransformer:
+    """The supernet kind named by ``supernet["_target_"]``, with its extra keys."""
+    spec = dict(supernet)
+    target = spec.pop("_target_", None)
+    try:
+        cls = hydra.utils.get_class(str(target))
+    except Exception:
+        raise ConfigError(
+            f"model.supernet._target_={target!r} is not an importable class; use e.g. "
+            "llmpp.models.super_transformer.SuperTransformer or llmpp.models.mos.NeuronMoS"
+        ) from None
+    if not (isinstance(cls, type) and issubclass(cls, SuperTransformer)):
+        raise ConfigError(f"model.supernet._target_={target!r} is not a SuperTransformer class")
+    try:
+        return cls(space, vocab_size, **common, **spec)
+    except TypeError as exc:
+        raise ConfigError(f"model.supernet: {exc}; check its keys") from None
 
 
 def space_from_spec(name: str, spec: Mapping[str, Any]) -> SearchSpace:
@@ -44,7 +80,13 @@ def space_from_spec(name: str, spec: Mapping[str, Any]) -> SearchSpace:
 
 
 class TranslationModule(L.LightningModule):
-    """Supernet or fixed-architecture training with label-smoothed cross entropy."""
+    """Supernet or fixed-architecture training with label-smoothed cross entropy.
+
+    ``positions``/``scale_dropout`` are HAT's position-encoding and dropout rules
+    (see ``llmpp.models.transformer``), applied relative to the space's widest model
+    also when one architecture is trained from scratch, as HAT does; ``schedule`` is
+    the learning-rate schedule kind (``llmpp.training.objective.SCHEDULES``).
+    """
 
     def __init__(
         self,
@@ -52,12 +94,16 @@ class TranslationModule(L.LightningModule):
         space_name: str,
         space_spec: Mapping[str, Any],
         vocab_size: int,
+        supernet: Mapping[str, Any] | None = None,
         sampling: str = "random",
         num_random: int = 1,
         arch: Mapping[str, Any] | None = None,
         dropout: float = 0.1,
         attention_dropout: float = 0.0,
         label_smoothing: float = 0.1,
+        positions: str = "native",
+        scale_dropout: bool = False,
+        schedule: str = "cosine",
         max_lr: float = 1e-3,
         init_lr: float = 1e-7,
         min_lr: float = 1e-7,
@@ -73,9 +119,18 @@ class TranslationModule(L.LightningModule):
             raise ConfigError(
                 f"sampling={sampling!r} is unknown; choose one of: {', '.join(SAMPLING)}"
             )
+        # Plain containers before saving: checkpoints must not need OmegaConf to load.
+        supernet, arch, task = plain(supernet) or dict(HAT_SUPERNET), plain(arch), plain(task)
+        space_spec, betas = plain(space_spec), tuple(plain(betas))
         self.save_hyperparameters()
         self.space = space_from_spec(space_name, dict(space_spec))
         self.space_hash = self.space.hash()
+        common = {
+            "dropout": dropout,
+            "attention_dropout": attention_dropout,
+            "positions": positions,
+            "scale_dropout": scale_dropout,
+        }
         if sampling == "fixed":
             if arch is None:
                 raise ConfigError("sampling=fixed needs an architecture (arch=<yaml>)")
@@ -83,14 +138,12 @@ class TranslationModule(L.LightningModule):
             self.model: Transformer = Transformer(
                 ModelShape.of(fixed, vocab_size, self.space.qkv_dim),
                 fixed,
-                dropout=dropout,
-                attention_dropout=attention_dropout,
+                reference_widths=space_widths(self.space),
+                **common,
             )
         else:
-            self.model = SuperTransformer(
-                self.space, vocab_size, dropout=dropout, attention_dropout=attention_dropout
-            )
-        self.schedule = Schedule(max_lr, init_lr, min_lr, warmup_steps, total_steps)
+            self.model = build_supernet(supernet, self.space, vocab_size, **common)
+        self.schedule = Schedule(max_lr, init_lr, min_lr, warmup_steps, total_steps, schedule)
 
     # ---- which sub-networks run -------------------------------------------------------------
     @property

@@ -1,22 +1,26 @@
-"""Builds the Lightning Trainer, logger and data/module objects the training stages share."""
+"""Builds the Trainer, callbacks, data and module of the training stages from their groups.
+
+Each builder takes its own config group (``trainer``, ``callbacks``, ``data``,
+``model``, ``optim``) plus the runtime objects it needs, never a stage's root config.
+"""
 
 from __future__ import annotations
 
+import functools
 import logging
-import os
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.callbacks import ProgressBar
 from omegaconf import DictConfig, OmegaConf
 
-from llmpp.data.datamodule import TranslationDataModule
+from llmpp.config import build
 from llmpp.errors import ConfigError, CorruptFileError, DataNotFoundError
-from llmpp.stages.common import build
-from llmpp.training.module import TranslationModule
+from llmpp.space.search_space import SearchSpace
 
 log = logging.getLogger(__name__)
 
@@ -27,88 +31,75 @@ _UNUSED_OK = {
 }
 
 
-def wandb_logger(
-    *,
-    save_dir: str,
-    project: str = "llmpp",
-    name: str | None = None,
-    offline: bool | None = None,
-    **kwargs: Any,
-):
-    """A WandbLogger, offline unless W&B is configured (API key, login or WANDB_MODE)."""
-    from lightning.pytorch.loggers import WandbLogger
-
-    if offline is None:
-        configured = bool(os.environ.get("WANDB_API_KEY")) or (Path.home() / ".netrc").is_file()
-        offline = (
-            os.environ.get("WANDB_MODE", "offline" if not configured else "online") != "online"
-        )
-    return WandbLogger(save_dir=save_dir, project=project, name=name, offline=offline, **kwargs)
-
-
-def build_logger(cfg: DictConfig | None, out_dir: Path):
-    """The configured Lightning logger, or False for ``logger=none``."""
-    if cfg is None or cfg.get("_target_") in (None, "none"):
-        return False
-    return build(cfg, "logger", save_dir=str(out_dir))
-
-
-def trainer_kwargs(cfg: DictConfig) -> dict[str, Any]:
-    """``cfg.trainer`` as Trainer arguments, with precision and DDP settings resolved."""
-    kwargs = OmegaConf.to_container(cfg, resolve=True)
-    kwargs.pop("_target_", None)
-    accelerator = str(kwargs.get("accelerator", "auto"))
+def resolved_trainer_settings(cfg: DictConfig) -> dict[str, Any]:
+    """What ``auto`` precision and the DDP strategy names mean on this machine."""
+    accelerator = str(cfg.get("accelerator", "auto"))
     on_gpu = torch.cuda.is_available() and accelerator in ("auto", "gpu", "cuda")
-    if kwargs.get("precision") in (None, "auto"):
-        kwargs["precision"] = "bf16-mixed" if on_gpu else "32-true"
-    strategy = kwargs.get("strategy", "auto")
-    if isinstance(strategy, str):
-        kwargs["strategy"] = _UNUSED_OK.get(strategy, strategy)
-    kwargs["use_distributed_sampler"] = False  # the token batch sampler shards by rank itself
-    return kwargs
+    settings: dict[str, Any] = {"use_distributed_sampler": False}  # batches shard by rank
+    if cfg.get("precision") in (None, "auto"):
+        settings["precision"] = "bf16-mixed" if on_gpu else "32-true"
+    strategy = cfg.get("strategy", "auto")
+    if isinstance(strategy, str) and strategy in _UNUSED_OK:
+        settings["strategy"] = _UNUSED_OK[strategy]
+    return settings
 
 
-def build_trainer(cfg: DictConfig, out_dir: Path, *, every_n_steps: int | None = None) -> L.Trainer:
-    """A Trainer writing checkpoints to ``<out_dir>/checkpoints`` (``last.ckpt`` kept)."""
-    checkpoint = ModelCheckpoint(
-        dirpath=str(out_dir / "checkpoints"),
-        filename="step{step}",
-        save_last=True,
-        every_n_train_steps=every_n_steps,
-        save_top_k=1,
-        auto_insert_metric_name=False,
-    )
-    kwargs = trainer_kwargs(cfg.trainer)
+def instantiate_callbacks(cfg: DictConfig | None, out_dir: Path) -> list[Any]:
+    """Every callback of the ``callbacks`` group; relative ``dirpath``/``out_dir`` go under
+    ``out_dir``. A ``_partial_`` callback comes back as a ``functools.partial`` for the
+    stage to bind with runtime objects."""
+    callbacks: list[Any] = []
+    for name, node in (cfg or {}).items():
+        if not isinstance(node, DictConfig) or "_target_" not in node:
+            continue
+        node = node.copy()
+        for key in ("dirpath", "out_dir"):
+            value = node.get(key)
+            if isinstance(value, str) and not Path(value).is_absolute():
+                node[key] = str(Path(out_dir) / value)
+        callbacks.append(build(node, f"callbacks.{name}"))
+    return callbacks
+
+
+def bind_callbacks(callbacks: list[Any], **objects: Any) -> list[Any]:
+    """Complete partial callbacks with the runtime objects their signature asks for."""
+    import inspect
+
+    bound = []
+    for callback in callbacks:
+        if isinstance(callback, functools.partial):
+            wanted = inspect.signature(callback.func).parameters
+            callback = callback(**{k: v for k, v in objects.items() if k in wanted})
+        bound.append(callback)
+    return bound
+
+
+def build_trainer(
+    cfg: DictConfig, *, out_dir: Path, logger: Any = None, callbacks: list[Any] | None = None
+) -> L.Trainer:
+    """The ``trainer`` group's Trainer writing under ``out_dir``."""
+    callbacks = list(callbacks or [])
+    if not cfg.get("enable_progress_bar", True):
+        callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
+    has_checkpoint = any(type(c).__name__ == "ModelCheckpoint" for c in callbacks)
+    has_bar = any(isinstance(c, ProgressBar) for c in callbacks)
     try:
-        return L.Trainer(
-            default_root_dir=str(out_dir),
-            logger=build_logger(cfg.get("logger"), out_dir),
-            callbacks=[checkpoint],
-            **kwargs,
+        return build(
+            cfg, "trainer", default_root_dir=str(out_dir), logger=logger or False,
+            callbacks=callbacks, enable_checkpointing=has_checkpoint,
+            enable_progress_bar=has_bar, **resolved_trainer_settings(cfg),
         )
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(
-            f"trainer: {' '.join(str(exc).split())}; check the trainer.* overrides"
-        ) from None
+    except ConfigError as exc:
+        raise ConfigError(f"{exc}; check the trainer.* overrides") from None
 
 
-def resume_path(setting: Any, out_dir: Path) -> str | None:
-    """``auto`` -> ``<out_dir>/checkpoints/last.ckpt`` if it exists; a path; or None."""
-    if setting in (None, False, "", "none", "null"):
+def resume_path(out_dir: Path) -> str | None:
+    """``<out_dir>/checkpoints/last.ckpt`` when a previous run left one (checked), else None."""
+    last = Path(out_dir) / "checkpoints" / "last.ckpt"
+    if not last.is_file():
         return None
-    if setting == "auto":
-        last = out_dir / "checkpoints" / "last.ckpt"
-        if not last.is_file():
-            return None
-        check_readable_checkpoint(last)
-        return str(last)
-    path = Path(str(setting)).expanduser()
-    if not path.is_file():
-        raise DataNotFoundError(
-            f"checkpoint {path} does not exist; pass an existing .ckpt to resume"
-        )
-    check_readable_checkpoint(path)
-    return str(path)
+    check_readable_checkpoint(last)
+    return str(last)
 
 
 def check_readable_checkpoint(path: Path) -> None:
@@ -117,6 +108,8 @@ def check_readable_checkpoint(path: Path) -> None:
     torch.save writes a zip archive whose directory sits at the end of the file, so a
     truncated file fails this cheap check without loading any weights.
     """
+    if not Path(path).is_file():
+        raise DataNotFoundError(f"checkpoint {path} does not exist; pass an existing .ckpt")
     if not zipfile.is_zipfile(path):
         raise CorruptFileError(
             f"{path} is not a readable checkpoint (truncated or not written by torch.save); "
@@ -124,24 +117,29 @@ def check_readable_checkpoint(path: Path) -> None:
         )
 
 
-def build_datamodule(cfg: DictConfig) -> TranslationDataModule:
-    data = OmegaConf.to_container(cfg.data, resolve=True)
-    return TranslationDataModule(cfg.task, seed=int(cfg.seed), **data)
+def build_datamodule(cfg: DictConfig, task: DictConfig | Mapping[str, Any], seed: int):
+    """The ``data`` group's LightningDataModule for ``task``."""
+    return build(cfg, "data", task=task, seed=int(seed))
 
 
-def build_module(cfg: DictConfig, space, *, arch: dict | None = None) -> TranslationModule:
-    """The LightningModule from ``cfg.model`` (``sampling=fixed`` when ``arch`` is given)."""
-    model = OmegaConf.to_container(cfg.model, resolve=True)
+def build_module(
+    cfg: DictConfig,
+    *,
+    space: SearchSpace,
+    task: DictConfig | Mapping[str, Any],
+    optim: Any,
+    seed: int,
+    arch: dict | None = None,
+):
+    """The ``model`` group's LightningModule (a fixed architecture when ``arch`` is given)."""
+    task_dict = (
+        OmegaConf.to_container(task, resolve=True) if isinstance(task, DictConfig) else dict(task)
+    )
+    extra: dict[str, Any] = {}
     if arch is not None:
-        model["sampling"], model["arch"] = "fixed", arch
-    try:
-        return TranslationModule(
-            space_name=space.name,
-            space_spec=space.spec(),
-            vocab_size=int(cfg.task.vocab_size),
-            seed=int(cfg.seed),
-            task=OmegaConf.to_container(cfg.task, resolve=True),
-            **model,
-        )
-    except TypeError as exc:
-        raise ConfigError(f"model: {exc}; check the model.* keys") from None
+        extra = {"sampling": "fixed", "arch": dict(arch)}
+    return build(
+        cfg, "model", space_name=space.name, space_spec=space.spec(),
+        vocab_size=int(task_dict["vocab_size"]), seed=int(seed), task=task_dict,
+        **optim.as_kwargs(), **extra,
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterator
@@ -13,7 +14,11 @@ from typing import IO, Any
 
 @contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO[Any]]:
-    """Open a temp file beside ``path``; rename it over ``path`` only on success."""
+    """Open a temp file beside ``path``; rename it over ``path`` only on success.
+
+    An ``OSError`` without a file name (``write`` or ``fsync`` on a full disk) is given
+    ``path``, so the one-line error the user sees says which file could not be written.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -23,15 +28,31 @@ def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO[Any]]:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if exc.filename is None and exc.errno is not None:
+            raise type(exc)(exc.errno, exc.strerror, str(path)) from exc
+        raise
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
+def json_safe(value: Any) -> Any:
+    """``value`` with every non-finite float as ``None`` (JSON has no NaN: readers choke)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(item) for item in value]
+    return value
+
+
 def write_json(path: str | os.PathLike, payload: Any) -> None:
-    """Write JSON atomically, indented for people and diff tools."""
+    """Write JSON atomically, indented for people and diff tools; NaN is written as null."""
     with atomic_open(path) as handle:
-        json.dump(payload, handle, indent=2, sort_keys=False)
+        json.dump(json_safe(payload), handle, indent=2, sort_keys=False, allow_nan=False)
         handle.write("\n")
 
 

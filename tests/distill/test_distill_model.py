@@ -11,7 +11,7 @@ from llmpp.distill.teacher import sampled_pool
 from llmpp.errors import ConfigError, CorruptFileError, DataNotFoundError
 from llmpp.evaluation.metrics import kendall_tau, mae
 from llmpp.predictors.base import Demonstration, TaskContext
-from llmpp.predictors.contract import check_predictor_contract
+from llmpp.testing.predictor_contract import check_predictor_contract
 from llmpp.predictors.llm_distill import LLMDistillPredictor
 from llmpp.task import TaskSpec
 

@@ -14,7 +14,7 @@ from llmpp.errors import ConfigError
 from llmpp.stages.benchmark import run_benchmark
 from llmpp.stages.distill import run_distill
 
-QUICK = ["distill.max_epochs=25", "distill.patience=5", "distill.progress_bar=false"]
+QUICK = ["regressor.max_epochs=25", "regressor.patience=5", "regressor.progress_bar=false"]
 
 
 def test_distill_stage_from_labels_file(compose, tmp_path, mini_space, mini_labels_file):
@@ -48,19 +48,19 @@ def test_distill_teacher_then_benchmark(compose, tmp_path, gold_root):
         [
             "predictor@teacher.predictor=linear",
             "teacher.pool=sample",
-            "teacher.size=1000",
-            "teacher.seeds=[123]",
+            "teacher.n_archs=1000",
+            "teacher.demo_seeds=[123]",
             f"benchmark.root={gold_root}",
-            "distill.features=fine",
-            "distill.max_epochs=80",
-            "distill.patience=10",
-            "distill.progress_bar=false",
+            "regressor.features=fine",
+            "regressor.max_epochs=80",
+            "regressor.patience=10",
+            "regressor.progress_bar=false",
         ],
     )
     report = run_distill(cfg, distill_dir)
     assert report["labels"]["model"] == {"linear[params]": 1000}
     assert (distill_dir / "labels.jsonl").is_file()
-    common = [f"benchmark.root={gold_root}", "benchmark.plots=false", "benchmark.seeds=[123]"]
+    common = [f"benchmark.root={gold_root}", "plots=false", "benchmark.seeds=[123]"]
     student = run_benchmark(
         compose(
             "benchmark",

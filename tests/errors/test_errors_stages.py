@@ -41,6 +41,8 @@ def make_files(tmp: Path, gold_root: Path) -> Files:
     torch.save({"state_dict": {"w": torch.randn(64, 64)}, "hyper_parameters": {}}, tmp / "ok.ckpt")
     data = (tmp / "ok.ckpt").read_bytes()
     (tmp / "trunc.ckpt").write_bytes(data[: len(data) // 2])
+    (tmp / "supernet_run" / "checkpoints").mkdir(parents=True)
+    (tmp / "supernet_run" / "checkpoints" / "last.ckpt").write_bytes(data[: len(data) // 2])
     (tmp / "garbage.pt").write_bytes(b"\x00not a torch file\xff" * 40)
     (tmp / "replies.sqlite").write_bytes(b"this is not a database " * 100)
     (tmp / "labels.jsonl").write_text('{"arch": {"encoder-embed-dim": 640}, "pred"\n')
@@ -86,18 +88,18 @@ CASES: dict[str, Case] = {
     # label
     "label-unknown-llm": Case(lambda f, g: ["label", "llm=nope"], ("llm/nope",)),
     "label-missing-key": Case(
-        lambda f, g: ["label", "llm=openai", f"benchmark.root={g}", "label.limit=2"],
+        lambda f, g: ["label", "llm=openai", f"benchmark.root={g}", "limit=2"],
         ("OPENAI_API_KEY",),
     ),
     "label-corrupt-llm-cache": Case(
         lambda f, g: ["label", "llm=openai", "llm.base_url=http://127.0.0.1:9",
                       "llm.max_retries=0", f"predictor.cache={f.path('replies.sqlite')}",
-                      f"benchmark.root={g}", "label.limit=2"],
+                      f"benchmark.root={g}", "limit=2"],
         ("replies.sqlite", "unreadable"),
         env={"OPENAI_API_KEY": "sk-test-not-a-key"},
     ),
     "label-unknown-pool": Case(
-        lambda f, g: ["label", "label.pool=nope", f"benchmark.root={g}"], ("label.pool",),
+        lambda f, g: ["label", "pool=nope", f"benchmark.root={g}"], ("pool",),
         slow=True,
     ),
     "label-missing-data-offline": Case(
@@ -106,7 +108,7 @@ CASES: dict[str, Case] = {
         ("benchmark.root=",), slow=True,
     ),
     "label-corrupt-gold": Case(
-        lambda f, g: ["label", f"benchmark.root={f.gold}", "llm=openai", "label.limit=2"],
+        lambda f, g: ["label", f"benchmark.root={f.gold}", "llm=openai", "limit=2"],
         ("SHA-256",), env={"OPENAI_API_KEY": "sk-test-not-a-key"}, slow=True,
     ),
     # distill
@@ -121,13 +123,13 @@ CASES: dict[str, Case] = {
     "supernet-unknown-trainer": Case(lambda f, g: ["supernet", "trainer=nope"], ("trainer/nope",),
                                      slow=True),
     "supernet-truncated-resume-ckpt": Case(
-        lambda f, g: ["supernet", f"supernet.resume={f.path('trunc.ckpt')}", "logger=none",
+        lambda f, g: ["supernet", f"resume={f.path('supernet_run')}", "logger=none",
                       "trainer.max_steps=1"],
-        ("trunc.ckpt", "not a readable checkpoint"),
+        ("last.ckpt", "not a readable checkpoint"),
     ),
     "supernet-unknown-eval-arch": Case(
-        lambda f, g: ["supernet", "supernet.eval_archs=[medium]", "logger=none"],
-        ("supernet.eval_archs", "medium"), slow=True,
+        lambda f, g: ["supernet", "eval_archs=[medium]", "logger=none"],
+        ("eval_archs", "medium"), slow=True,
     ),
     "supernet-wmt-offline": Case(
         lambda f, g: ["supernet", "task=wmt14_en_de", "space=hat_space0", "logger=none"],
@@ -135,7 +137,7 @@ CASES: dict[str, Case] = {
     ),
     # latency
     "latency-unknown-model": Case(
-        lambda f, g: ["latency", "latency.model=nope"], ("latency.model='nope'",),
+        lambda f, g: ["latency", "fit.model=nope"], ("fit.model='nope'",),
     ),
     "latency-corrupt-resume-config": Case(
         lambda f, g: ["latency", f"resume={f.path('latency_run')}"], ("latency_config.yaml",),
@@ -177,8 +179,8 @@ CASES: dict[str, Case] = {
         ("not valid YAML",), slow=True,
     ),
     "retrain-truncated-supernet-ckpt": Case(
-        lambda f, g: ["retrain", "retrain.sample=2", "logger=none", "trainer.max_steps=1",
-                      f"retrain.supernet_checkpoint={f.path('trunc.ckpt')}"],
+        lambda f, g: ["retrain", "n_archs=2", "logger=none", "trainer.max_steps=1",
+                      f"supernet_checkpoint={f.path('trunc.ckpt')}"],
         ("trunc.ckpt",), slow=True,
     ),
     # run
@@ -229,14 +231,14 @@ def test_bad_input_is_one_line_and_exit_2(name, tmp_path, gold_root) -> None:
 
 
 def test_run_with_a_corrupt_stage_result_is_one_line(tmp_path) -> None:
-    from llmpp.pipeline.steps import step_config
+    from llmpp.config import compose_stage
+    from llmpp.pipeline.plan import PIPELINE, content_config, step_config
     from llmpp.pipeline.store import StageStore
-    from llmpp.stages.common import compose_stage
 
     overrides = [f"run.artifacts={tmp_path / 'art'}", "logger=none"]
     cfg = compose_stage("run", overrides)
     done = StageStore(cfg.run.artifacts).dir_for(
-        "supernet", step_config(cfg, "supernet", overrides_key="supernet")
+        "supernet", content_config(step_config(cfg, PIPELINE[0], {}))
     )
     done.mkdir(parents=True)
     (done / "result.json").write_text('{"checkpoint": ')  # killed mid-write by another tool

@@ -22,37 +22,66 @@ def primary_configs() -> list[str]:
     return names
 
 
+def choices_of(stage: str) -> dict[str, str | None]:
+    """Every config group the stage's defaults tree selects (nested ones included)."""
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
+        cfg = compose(stage, ["arch=x"] if stage == "describe" else [], return_hydra_config=True)
+    return dict(cfg.hydra.runtime.choices)
+
+
 def groups_of(stage: str) -> list[str]:
-    defaults = OmegaConf.load(CONF / f"{stage}.yaml").get("defaults", [])
-    groups = []
-    for entry in defaults:
-        if isinstance(entry, DictConfig):
-            key = next(iter(entry))
-            # Presets are global (@package _global_) and belong to one stage: tested below.
-            if str(key) in ("experiment",) or str(key).startswith(("override", "hydra")):
-                continue
-            if (CONF / str(key)).is_dir():
-                groups.append(str(key))
+    """The overridable groups of a stage, one entry per group (the first package)."""
+    seen, groups = set(), []
+    for key in choices_of(stage):
+        group = key.split("@", 1)[0]
+        if group.startswith("hydra") or group == "experiment" or group in seen:
+            continue
+        seen.add(group)
+        groups.append(key)
     return groups
 
 
-CASES = [
-    (stage, group, option.stem)
-    for stage in primary_configs()
-    for group in groups_of(stage)
-    for option in sorted((CONF / group).glob("*.yaml"))
-]
+def _cases() -> list[tuple[str, str, str]]:
+    """Every option of every group, each composed with one stage that selects the group
+    (the primary configs share the groups, so one stage per option is enough)."""
+    owner: dict[str, tuple[str, str]] = {}
+    for stage in primary_configs():
+        for key in groups_of(stage):
+            owner.setdefault(key.split("@", 1)[0], (stage, key))
+    return [
+        (stage, key, option.stem)
+        for group, (stage, key) in sorted(owner.items())
+        for option in sorted((CONF / group).glob("*.yaml"))
+    ]
+
+
+CASES = _cases()
 
 
 def test_the_core_stages_exist() -> None:
     assert {"benchmark", "describe"} <= set(primary_configs())
 
 
-@pytest.mark.parametrize(("stage", "group", "option"), CASES)
-def test_every_option_composes(stage, group, option, compose) -> None:
-    cfg = compose(stage, [f"{group}={option}"])
+@pytest.mark.parametrize(("stage", "key", "option"), CASES)
+def test_every_option_composes(stage, key, option, compose) -> None:
+    extra = ["arch=x"] if stage == "describe" else []
+    cfg = compose(stage, [*extra, f"{key}={option}"])
+    group, _, package = key.partition("@")
     if "@package _global_" not in (CONF / group / f"{option}.yaml").read_text():
-        assert group in cfg
+        assert OmegaConf.select(cfg, package or group) is not None or option in ("none", "null")
+
+
+@pytest.mark.parametrize("stage", primary_configs())
+def test_every_stage_offers_the_same_slots(stage, compose) -> None:
+    """experiment, task, space, seed, resume and logger, with the shared defaults."""
+    cfg = compose(stage, ["arch=x"] if stage == "describe" else [])
+    assert {"task", "space", "seed", "resume", "logger"} <= set(cfg)
+    assert "experiment" in choices_of(stage)
+    assert cfg.seed == 0 and cfg.resume is None
+    logs = stage not in ("describe", "report", "data_stage")  # they train or search nothing
+    assert (cfg.logger.get("_target_") is not None) == logs
 
 
 PRESETS = sorted((CONF / "experiment").glob("*.yaml"))

@@ -9,12 +9,12 @@ from llmpp.evaluation.protocol import ProtocolConfig, evaluate_task
 from llmpp.gold import GoldSource, load_gold_split
 from llmpp.predictors.base import Demonstration, TaskContext
 from llmpp.predictors.calibrated import CalibratedPredictor
-from llmpp.predictors.contract import check_predictor_contract
 from llmpp.predictors.ensemble import EnsemblePredictor
 from llmpp.predictors.linear import LinearPredictor
 from llmpp.predictors.mean_demos import MeanDemosPredictor
 from llmpp.predictors.recorded import RecordedPredictor
 from llmpp.task import TaskSpec, load_task_config
+from llmpp.testing.predictor_contract import check_predictor_contract
 
 COLUMNS = ["HAT", "Supernet (Sandwich)", "Layer-wise MoS", "Neuron-wise MoS"]
 

@@ -16,8 +16,8 @@ from llmpp.task import TaskSpec
 
 TINY = MeasureConfig(beam=2, src_len=4, tgt_len=3, warmup=0, repeats=3)
 TINY_OVERRIDES = [
-    "latency.measure.beam=2", "latency.measure.src_len=4", "latency.measure.tgt_len=3",
-    "latency.measure.warmup=0", "latency.measure.repeats=2", "latency.progress=false",
+    "measure.beam=2", "measure.src_len=4", "measure.tgt_len=3",
+    "measure.warmup=0", "measure.repeats=2", "progress=false",
 ]
 MINI_TASK = TaskSpec(name="synthetic_en_de", title="t", source_lang="en", target_lang="de",
                      vocab_size=1000)
@@ -37,7 +37,7 @@ def write_tiny_artifact(path: Path, space: SearchSpace, kind: str = "linear",
     y = synthetic_latency(space, archs, task.vocab_size)
     features = "analytic" if kind == "linear" else "hat"
     x = encode_features(archs, features, space=space, vocab_size=task.vocab_size, measure=TINY)
-    options = {"steps": 50} if kind == "mlp" else {}
+    options = {"steps": 50} if kind in ("mlp", "hat_mlp") else {}
     model = new_model(kind, options).fit(x, y)
     save_artifact(path, artifact_payload(
         model, space=space, task=task, hardware=device_metadata("cpu"), measurement=TINY,

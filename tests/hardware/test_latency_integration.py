@@ -54,7 +54,7 @@ def test_describe_refuses_artifact_of_another_space(compose, tmp_path, mini_spac
 def _toy_search(compose, overrides):
     cfg = compose("search", ["logger=none", "search=hs_nas", *SMALL_SEARCH, *overrides])
     cfg.predictors = OmegaConf.create({
-        name: {"_target_": "llmpp.search.toy.ToyPredictor", "seed": seed, "label": name}
+        name: {"_target_": "llmpp.testing.toy.ToyPredictor", "seed": seed, "label": name}
         for name, seed in (("supernet", 1), ("llm_distill", 2))
     })
     cfg.tracking.progress = False

@@ -14,8 +14,8 @@ from llmpp.hardware.artifact import LatencyPredictor
 from llmpp.hardware.dataset import LatencyDataset
 from llmpp.stages.latency import run_latency
 
-SMALL = [*TINY_OVERRIDES, "latency.samples=12", "latency.test_fraction=0.25", "latency.chunk=5",
-         "latency.retest=2", "latency.model=linear", "hardware.threads=1"]
+SMALL = [*TINY_OVERRIDES, "n_archs=12", "test_fraction=0.25", "chunk=5",
+         "retest=2", "fit.model=linear", "hardware.threads=1"]
 
 
 def test_latency_stage_measures_fits_and_saves(compose, tmp_path, mini_space):
@@ -75,4 +75,4 @@ def test_latency_cli_exit_code_2_on_bad_resume(tmp_path):
 def test_latency_stage_refuses_to_mix_protocols_in_one_dir(compose, tmp_path):
     run_latency(compose("latency", SMALL), tmp_path)
     with pytest.raises(ConfigError, match="other settings"):
-        run_latency(compose("latency", [*SMALL, "latency.measure.beam=1"]), tmp_path)
+        run_latency(compose("latency", [*SMALL, "measure.beam=1"]), tmp_path)

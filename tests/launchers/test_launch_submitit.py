@@ -91,7 +91,7 @@ def test_local_submitit_multirun_writes_every_job(tmp_path, gold_root) -> None:
             "predictor=mean_demos,linear",
             "hydra/launcher=local_jobs",
             f"benchmark.root={gold_root}",
-            "benchmark.plots=false",
+            "plots=false",
             f"hydra.sweep.dir={sweep}",
         ],
         cwd=tmp_path, capture_output=True, text=True, timeout=180,
@@ -120,11 +120,11 @@ def test_optuna_sweep_is_resumable(tmp_path, gold_root) -> None:
         "task=wmt14_en_de",
         "predictor@teacher.predictor=linear",
         "teacher.pool=sample",
-        "teacher.size=60",
-        "teacher.seeds=[123]",
+        "teacher.n_archs=60",
+        "teacher.demo_seeds=[123]",
         f"benchmark.root={gold_root}",
-        "distill.max_epochs=2",
-        "distill.progress_bar=false",
+        "regressor.max_epochs=2",
+        "regressor.progress_bar=false",
     ]
     assert sweep.main(["--trials", "2", "--out", str(out), *base]) == 0
     first = json.loads((out / "best.json").read_text())

@@ -8,8 +8,8 @@ import sys
 import time
 
 from llmpp.llm.cache import ReplyCache, prompt_sha
-from llmpp.llm.fake_server import FakeLLMServer
 from llmpp.stages.label import read_labels, run_label
+from llmpp.testing.fake_llm_server import FakeLLMServer
 
 KEYS = {
     "arch",
@@ -23,6 +23,7 @@ KEYS = {
     "prompt",
     "task",
     "seed",
+    "pool_seed",
 }
 
 
@@ -48,7 +49,7 @@ def test_authors_pool_rows(tmp_path, gold_root, compose):
     with FakeLLMServer(answer=answer) as srv:
         cfg = compose(
             "label",
-            overrides(srv, gold_root, "label.limit=12", "label.chunk=5", "llm.concurrency=1"),
+            overrides(srv, gold_root, "limit=12", "chunk=5", "llm.concurrency=1"),
         )
         summary = run_label(cfg, tmp_path / "run")
     rows = read_labels(tmp_path / "run" / "labels.jsonl")
@@ -77,7 +78,7 @@ def test_killed_run_resumes_without_repeating_answered_calls(
     env = {**os.environ, "LLMPP_CACHE_DIR": str(cache_dir)}
     n = 40
     with FakeLLMServer(delay=0.05) as srv:
-        extra = (f"label.n={n}", "label.pool=sample", "label.chunk=4", "llm.concurrency=2")
+        extra = (f"n_archs={n}", "pool=sample", "chunk=4", "llm.concurrency=2")
         command = [
             sys.executable,
             "-m",
@@ -121,3 +122,20 @@ def test_killed_run_resumes_without_repeating_answered_calls(
         assert srv.log == []
         cost = summary["tasks"]["wmt14_en_de"]["cost"]
         assert cost["llm_calls"] == 0 and cost["cache_hits"] == n
+
+
+def test_several_pools_in_one_run_and_resume_per_pool(tmp_path, gold_root, compose):
+    """pool_seeds=[...] labels each pool with each demo seed; a rerun in the same dir
+    labels only what is missing (here: the pool it had not reached) and asks nothing twice."""
+    with FakeLLMServer() as srv:
+        first = compose("label", overrides(srv, gold_root, "pool_seeds=[111]", "limit=3"))
+        run_label(first, tmp_path / "run")
+        assert len(srv.log) == 3
+        srv.log.clear()
+        both = compose("label", overrides(srv, gold_root, "pool_seeds=[111,122]", "limit=3"))
+        summary = run_label(both, tmp_path / "run")
+        rows = read_labels(tmp_path / "run" / "labels.jsonl")
+        assert sorted({row["pool_seed"] for row in rows}) == [111, 122]
+        assert sum(row["pool_seed"] == 122 for row in rows) == 3 == len(rows) - 3
+        assert len(srv.log) == 3  # only the new pool was asked
+        assert summary["tasks"]["wmt14_en_de"]["labelled"] == 3

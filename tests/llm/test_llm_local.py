@@ -18,7 +18,7 @@ class FakeModelServer(LocalServer):
     """LocalServer's lifecycle around the fake OpenAI server instead of llama.cpp."""
 
     def command(self, port):
-        return [sys.executable, "-m", "llmpp.llm.fake_server", "--port", str(port)]
+        return [sys.executable, "-m", "llmpp.testing.fake_llm_server", "--port", str(port)]
 
 
 def alive(pid):

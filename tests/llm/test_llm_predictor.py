@@ -7,12 +7,12 @@ from llmpp.errors import ConfigError
 from llmpp.gold.records import load_gold_split
 from llmpp.gold.source import GoldSource
 from llmpp.llm.backends import OpenAIBackend, OpenAICompatibleBackend
-from llmpp.llm.fake_server import FakeLLMServer
 from llmpp.predictors.base import Demonstration, TaskContext
-from llmpp.predictors.contract import check_predictor_contract
 from llmpp.predictors.llm_pp import LLMPPPredictor
 from llmpp.prompts.builder import PromptBuilder
 from llmpp.task import TaskSpec, load_task_config
+from llmpp.testing.fake_llm_server import FakeLLMServer
+from llmpp.testing.predictor_contract import check_predictor_contract
 
 
 @pytest.fixture(scope="module")

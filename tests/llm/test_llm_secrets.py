@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from llmpp.llm.fake_server import FakeLLMServer
+from llmpp.testing.fake_llm_server import FakeLLMServer
 
 SECRET = "sk-test-LLMPP-SECRET-0123456789abcdef"
 
@@ -34,7 +34,7 @@ def test_key_is_used_but_never_written(tmp_path, gold_root):
             "llm.timeout=10",
             "task=wmt14_en_de",
             f"benchmark.root={gold_root}",
-            "benchmark.plots=false",
+            "plots=false",
             "benchmark.seeds=[123]",
             "predictor.progress=false",
             f"hydra.run.dir={run_dir}",

@@ -12,12 +12,15 @@ from llmpp.prompts.authors import VARIANTS, AuthorsPromptBuilder
 from llmpp.prompts.builder import DemoItem, PromptBuilder
 from llmpp.task import TaskSpec, load_task_config
 
+# The authors' order of additions (gpt_scorer_no_instruction ... concentrate_statement),
+# then llmpp's answer-format line.
 PRESETS = [
     "no_instructions",
     "task_definition",
+    "search_dimensions",
+    "dataset_name",
     "task_examples",
     "transformer_paper",
-    "search_dimensions",
     "gflops",
     "concentrate",
     "default",
@@ -94,7 +97,7 @@ def test_default_wording_is_llmpps_own(gold_root, demos):
     "variant", ["gpt_scorer_concentrate_statement", "gpt_scorer_no_instruction"]
 )
 def test_authors_template_is_filled(gold_root, demos, variant):
-    builder = AuthorsPromptBuilder(variant=variant, root=str(gold_root))
+    builder = AuthorsPromptBuilder(variant=variant, root=str(gold_root), task_examples=0)
     prefix = builder.prefix(task(), demos)
     raw = (gold_root / "instruction_templates" / "wmt14ende" / variant).read_text()
     assert "$$$" not in prefix
@@ -111,3 +114,29 @@ def test_authors_template_needs_a_paper_task(gold_root, demos):
         AuthorsPromptBuilder(root=str(gold_root)).prefix(task("synthetic_en_de"), demos)
     with pytest.raises(ConfigError, match="not one of"):
         AuthorsPromptBuilder(variant="default_flops")
+
+
+# What each of the authors' templates adds to the previous one (VARIANTS[1:]), in
+# llmpp's component names.
+AUTHORS_ADDITIONS = (
+    "role",
+    "definitions",
+    "task",
+    "task_examples",
+    "transformer_paper",
+    "gflops",
+    "concentrate",
+)
+
+
+def test_ablation_presets_follow_the_authors_order(compose):
+    ablations = PRESETS[:-1]  # `default` adds llmpp's reply-format line last
+    assert len(AUTHORS_ADDITIONS) == len(VARIANTS) - 1 == len(ablations) - 1
+    added, previous = [], None
+    for preset in ablations:
+        builder = instantiate(compose("benchmark", [f"prompt={preset}", "predictor=llm_pp"]).prompt)
+        on = {flag for flag in AUTHORS_ADDITIONS if getattr(builder, flag)}
+        if previous is not None:
+            added.append(on - previous)
+        previous = on
+    assert added == [{flag} for flag in AUTHORS_ADDITIONS]

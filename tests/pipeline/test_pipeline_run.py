@@ -1,4 +1,9 @@
-"""`llmpp run` end to end on the smallest budgets, then a rerun that reuses everything."""
+"""`llmpp run` end to end on the smallest budgets, then a rerun that reuses everything.
+
+It also checks the promises of the one config tree: a command-line override of the
+search budget reaches the search (over the preset's value), and every step that trains
+or searches leaves its own offline W&B run, grouped under the pipeline run.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,31 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from llmpp.testing.wandb_offline import offline_runs
+
 pytestmark = pytest.mark.slow
+LOGGING_STEPS = {"supernet", "gold", "search", "retrain"}  # the steps that train or search
+
+
+def check_wandb_runs(artifacts: Path, group: str) -> None:
+    runs = offline_runs(artifacts)
+    by_step = {}
+    for run in runs:
+        assert run.group == group, f"{run.path}: group {run.group!r}"
+        by_step.setdefault(run.job_type, []).append(run)
+    assert LOGGING_STEPS <= set(by_step), sorted(by_step)
+    assert all(len(found) == 1 for found in by_step.values()), {
+        k: len(v) for k, v in by_step.items()}
+    keys = by_step["search"][0].metric_keys
+    # HS-NAS's scores live under each predictor's own key, never mixed in one chart.
+    assert {"search/best_score/llm_distill", "search/best_score/supernet"} <= keys
+    assert "search/best_score" not in keys and "search/phase" in keys
+    assert any(k.startswith("train/") for k in by_step["supernet"][0].metric_keys)
+    assert not any(k.startswith("search/") for k in by_step["supernet"][0].metric_keys)
 
 
 def test_run_smoke_then_rerun_reuses_every_stage(tmp_path) -> None:
@@ -20,6 +46,8 @@ def test_run_smoke_then_rerun_reuses_every_stage(tmp_path) -> None:
         "llmpp.cli",
         "run",
         "experiment=run_smoke",
+        "search.iterations=3",
+        "logger=wandb",
         f"run.artifacts={tmp_path / 'artifacts'}",
     ]
     first = subprocess.run(
@@ -38,6 +66,11 @@ def test_run_smoke_then_rerun_reuses_every_stage(tmp_path) -> None:
     assert summary["llm"]["calls"] + summary["llm"]["cache_hits"] >= 4
     assert not any(stage["reused"] for stage in summary["stages"].values())
     assert "| best predicted score |" in first.stdout
+    search = json.loads(
+        (Path(summary["stages"]["search"]["dir"]) / "search.json").read_text()
+    )
+    assert len(search["iterations"]) == 3  # the command line beat the preset's 2
+    check_wandb_runs(tmp_path / "artifacts", group="run-one")
 
     second = subprocess.run(
         [*args, f"hydra.run.dir={tmp_path / 'two'}"],
@@ -52,3 +85,5 @@ def test_run_smoke_then_rerun_reuses_every_stage(tmp_path) -> None:
     assert all(stage["reused"] for stage in again["stages"].values())
     assert again["best"] == summary["best"]
     assert "llama.cpp server" not in second.stderr  # nothing left to ask the LLM
+    assert len(offline_runs(tmp_path / "artifacts")) == len(offline_runs(tmp_path / "artifacts"))
+    assert not list((tmp_path / "two").rglob("offline-run-*")), "a reused step starts no run"

@@ -6,7 +6,6 @@ import json
 
 from omegaconf import OmegaConf
 
-from llmpp.pipeline.steps import step_config
 from llmpp.pipeline.store import StageStore, config_key
 
 
@@ -57,16 +56,3 @@ def test_key_ignores_key_order_but_not_values() -> None:
     b = OmegaConf.create({"b": {"c": [1, 2]}, "a": 1})
     assert config_key(a) == config_key(b)
     assert config_key(a) != config_key(OmegaConf.create({"a": 1, "b": {"c": [2, 1]}}))
-
-
-def test_step_config_shares_choices_and_inputs(compose) -> None:
-    run_cfg = compose("run", ["space=hat_space0", "task=wmt14_en_de", "seed=7"])
-    cfg = step_config(
-        run_cfg, "search", supernet_checkpoint="/x.ckpt", hardware__latency_predictor="/l.pt"
-    )
-    assert cfg.space.name == "hat_space0" and cfg.task.name == "wmt14_en_de" and cfg.seed == 7
-    assert cfg.supernet_checkpoint == "/x.ckpt"
-    assert cfg.hardware.latency_predictor == "/l.pt"
-    assert cfg.search.iterations == 10  # the run's override for the search step
-    gold = step_config(run_cfg, "retrain", overrides_key="gold")
-    assert gold.retrain.sample == 5

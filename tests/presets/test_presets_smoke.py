@@ -23,9 +23,9 @@ PRESETS = sorted((ROOT / "conf" / "experiment").glob("*.yaml"))
 pytestmark = pytest.mark.slow
 
 LATENCY_SMOKE = [
-    "latency.samples=4", "latency.retest=0", "latency.measure.repeats=1",
-    "latency.measure.warmup=0", "latency.measure.beam=1", "latency.measure.tgt_len=4",
-    "latency.cv_folds=2", "latency.model=linear", "latency.progress=false",
+    "n_archs=4", "retest=0", "measure.repeats=1",
+    "measure.warmup=0", "measure.beam=1", "measure.tgt_len=4",
+    "fit.cv_folds=2", "fit.model=linear", "progress=false",
 ]
 
 
@@ -54,26 +54,26 @@ def _benchmark(cfg, out: Path, gold_root: Path) -> dict:
     from llmpp.stages.benchmark import run_benchmark
 
     OmegaConf.update(cfg, "benchmark.root", str(gold_root))
-    OmegaConf.update(cfg, "benchmark.plots", False)
+    OmegaConf.update(cfg, "plots", False)
     return run_benchmark(cfg, out)
 
 
 def _distill_tree(tmp: Path, gold_root: Path) -> str:
     """One Distill-PP checkpoint for wmt14_en_de seed 123, from a linear teacher."""
-    from llmpp.stages.common import compose_stage
+    from llmpp.config import compose_stage
     from llmpp.stages.distill import run_distill
 
     cfg = compose_stage("distill", [
         "task=wmt14_en_de", "predictor@teacher.predictor=linear", "teacher.pool=sample",
-        "teacher.size=60", "teacher.seeds=[123]", f"benchmark.root={gold_root}",
-        "distill.max_epochs=2", "distill.progress_bar=false",
+        "teacher.n_archs=60", "teacher.demo_seeds=[123]", f"benchmark.root={gold_root}",
+        "regressor.max_epochs=2", "regressor.progress_bar=false",
     ])
     run_distill(cfg, tmp / "wmt14_en_de" / "123")
     return str(tmp / "{task}" / "{seed}" / "distill.ckpt")
 
 
 def smoke_benchmark(name: str, cfg, tmp: Path, gold_root: Path, monkeypatch) -> None:
-    from llmpp.llm.fake_server import FakeLLMServer
+    from llmpp.testing.fake_llm_server import FakeLLMServer
 
     predictor = str(cfg.predictor._target_)
     if "LLMPPPredictor" in predictor:
@@ -100,7 +100,7 @@ def smoke_benchmark(name: str, cfg, tmp: Path, gold_root: Path, monkeypatch) -> 
 
 
 def _one_task(cfg):
-    from llmpp.stages.common import compose_stage
+    from llmpp.config import compose_stage
 
     return compose_stage("benchmark", ["task=wmt14_en_de"]).task
 
@@ -115,22 +115,23 @@ def smoke_latency(cfg, tmp: Path) -> None:
 
 def smoke_run(name: str, cfg) -> None:
     """Validate a run preset's steps and build its parts at a tiny size."""
+    from llmpp.config import build
     from llmpp.hardware.measure import MeasureConfig
-    from llmpp.pipeline.steps import step_config, uses_authors_gold
-    from llmpp.stages.common import build
+    from llmpp.pipeline.plan import PIPELINE, step_config, uses_authors_gold
     from llmpp.task import TaskSpec
 
     if name == "run_smoke":
         return  # runs end to end in tests/pipeline
+    steps = {step.name: step for step in PIPELINE}
     assert uses_authors_gold(cfg), "paper presets use the authors' demonstrations"
-    search = step_config(cfg, "search", overrides_key="search")
+    search = step_config(cfg, steps["search"], {})
     assert (search.search.population_size, search.search.parents) == (125, 25)
     assert (search.search.mutations, search.search.crossovers) == (50, 50)
     assert (search.search.iterations, search.search.schedule.switch_at) == (30, 15)
-    assert step_config(cfg, "supernet", overrides_key="supernet").model.warmup_steps == 10000
-    assert step_config(cfg, "latency", overrides_key="latency").latency.samples == 2000
-    for step, stage in (("label", "label"), ("distill", "distill"), ("retrain", "retrain")):
-        assert step_config(cfg, stage, overrides_key=step).task.name == cfg.task.name
+    assert step_config(cfg, steps["supernet"], {}).optim.warmup_steps == 10000
+    assert step_config(cfg, steps["latency"], {}).n_archs == 2000
+    for step in ("label", "distill", "retrain"):
+        assert step_config(cfg, steps[step], {}).task.name == cfg.task.name
     space = build(cfg.space, "space")
     task = TaskSpec.from_config(cfg.task)
     tiny = OmegaConf.merge(search.search, {"population_size": 6, "parents": 2, "mutations": 2,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from llmpp.stages.common import compose_stage as compose_config
+from llmpp.config import compose_stage as compose_config
 from llmpp.stages.search import run_search
 
 SMALL = {"iterations": 6, "population_size": 20, "parents": 5, "mutations": 8, "crossovers": 8}
@@ -20,7 +20,7 @@ def toy_config(overrides: list[str], delay: float = 0.0):
         if key in cfg.search and not any(o.startswith(f"search.{key}=") for o in overrides):
             cfg.search[key] = value
     cfg.predictors = OmegaConf.create({
-        name: {"_target_": "llmpp.search.toy.ToyPredictor", "seed": seed, "noise": 0.3,
+        name: {"_target_": "llmpp.testing.toy.ToyPredictor", "seed": seed, "noise": 0.3,
                "label": name, "delay_per_arch": delay}
         for name, seed in (("supernet", 1), ("llm_distill", 2))
     })

@@ -1,42 +1,92 @@
-"""``SearchCallback`` runs the configured search from inside ``Trainer.fit``."""
+"""``callbacks=search``: the search runs on the in-memory supernet at the end of training."""
 
 from __future__ import annotations
 
 import json
 
-import lightning as L
-import torch
-from search_driver import toy_config
+import numpy as np
+import pytest
 
-from llmpp.search.callback import SearchCallback
+from llmpp.predictors.base import TaskContext
+from llmpp.predictors.supernet import SupernetPredictor
+from llmpp.stages.supernet import run_supernet
+from llmpp.task import TaskSpec
+
+SMALL = [
+    "task.data.sizes={train:300,valid:24,test:24}",
+    "trainer.max_steps=8",
+    "trainer.val_check_interval=8",
+    "trainer.log_every_n_steps=2",
+    "data.valid_limit=24",
+    "eval_archs=[largest]",
+    "eval_bleu_limit=2",
+    "callbacks=search",
+    "callbacks.search.valid_limit=24",
+    "search=evolution",
+    "search.iterations=2",
+    "search.population_size=6",
+    "search.parents=2",
+    "search.mutations=2",
+    "search.crossovers=2",
+]
 
 
-class TinyModule(L.LightningModule):
-    def __init__(self) -> None:
-        super().__init__()
-        self.layer = torch.nn.Linear(2, 1)
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    from llmpp.config import compose
 
-    def training_step(self, batch, batch_idx):
-        return self.layer(batch[0]).pow(2).mean()
-
-    def configure_optimizers(self):
-        return torch.optim.SGD(self.parameters(), lr=0.1)
-
-    def train_dataloader(self):
-        data = torch.utils.data.TensorDataset(torch.randn(8, 2))
-        return torch.utils.data.DataLoader(data, batch_size=4)
+    out = tmp_path_factory.mktemp("supernet")
+    cfg = compose("supernet", [*SMALL, "logger=csv"])
+    payload = run_supernet(cfg, out)
+    return cfg, out, payload
 
 
-def test_search_callback_after_fit_and_every_epoch(tmp_path):
-    cfg = toy_config(["logger=none", "search=evolution", "search.iterations=2"])
-    callback = SearchCallback(cfg=cfg, every_n_epochs=1)
-    trainer = L.Trainer(max_epochs=2, default_root_dir=tmp_path, logger=False,
-                        enable_checkpointing=False, enable_progress_bar=False,
-                        callbacks=[callback], accelerator="cpu")
-    trainer.fit(TinyModule())
-    runs = sorted(p.parent.name for p in (tmp_path / "search").glob("*/search.json"))
-    assert runs == ["epoch_001", "epoch_002", "final"]
-    final = json.loads((tmp_path / "search" / "final" / "search.json").read_text())
-    assert final["algorithm"] == "evolution" and len(final["iterations"]) == 2
-    assert (tmp_path / "search" / "final" / "supernet.ckpt").is_file()
-    assert len(callback.results) == 3
+def _scores_from_checkpoint(cfg, out, archs):
+    from hydra.utils import instantiate
+
+    space = instantiate(cfg.space)
+    predictor = SupernetPredictor(checkpoint=str(out / "checkpoints" / "last.ckpt"),
+                                  valid_limit=24)
+    predictor.setup(TaskContext(task=TaskSpec.from_config(cfg.task), space=space))
+    return predictor.predict([space.from_hat(a) for a in archs])
+
+
+def test_the_callback_searches_with_the_trained_weights(trained) -> None:
+    cfg, out, payload = trained
+    final = out / "search" / "final"
+    result = json.loads((final / "search.json").read_text())
+    assert result["algorithm"] == "evolution" and len(result["iterations"]) == 2
+    assert payload["search"]["run_dir"] == str(final)
+    assert not (final / "supernet.ckpt").exists()  # nothing written and read back
+    population = json.loads((final / "population.json").read_text())
+    archs = [row["arch"] for row in population]
+    in_memory = np.array([row["score"] for row in population])
+    from_checkpoint = _scores_from_checkpoint(cfg, out, archs)
+    np.testing.assert_allclose(in_memory, from_checkpoint, rtol=1e-5, atol=1e-5)
+
+
+def test_an_untrained_supernet_scores_differently(trained) -> None:
+    from hydra.utils import instantiate
+
+    from llmpp.config import build
+    from llmpp.training.runner import build_module
+
+    cfg, out, _ = trained
+    population = json.loads((out / "search" / "final" / "population.json").read_text())
+    space = instantiate(cfg.space)
+    fresh = build_module(cfg.model, space=space, task=cfg.task, optim=build(cfg.optim, "optim"),
+                         seed=int(cfg.seed))
+    predictor = SupernetPredictor.from_module(fresh, valid_limit=24)
+    predictor.setup(TaskContext(task=TaskSpec.from_config(cfg.task), space=space))
+    untrained = predictor.predict([space.from_hat(row["arch"]) for row in population])
+    trained_scores = np.array([row["score"] for row in population])
+    assert np.abs(untrained - trained_scores).max() > 1e-3
+
+
+def test_search_metrics_land_in_the_trainers_own_log(trained) -> None:
+    _, out, _ = trained
+    metrics = list(out.rglob("metrics.csv"))
+    assert metrics, "the CSV logger wrote nothing"
+    header = metrics[0].read_text().splitlines()[0]
+    assert "search/final/best_score/supernet" in header
+    assert "train/loss" in header  # the same log as the training curves

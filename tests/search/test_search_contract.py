@@ -8,8 +8,12 @@ import sys
 
 import pytest
 
-from llmpp.search.contract import check_search_contract, fingerprint, search_factory
-from llmpp.search.toy import ParamsConstraint
+from llmpp.testing.search_contract import (
+    check_search_contract,
+    fingerprint,
+    params_constraint,
+    search_factory,
+)
 
 ALGORITHMS = ["evolution", "hs_nas", "hs_nas_adaptive", "random", "optuna_tpe", "optuna_nsga2"]
 MAX_PARAMS = 8e5
@@ -25,7 +29,7 @@ def test_search_contract_unconstrained(algorithm, mini_space):
 
 
 def test_search_contract_constrained(algorithm, mini_space):
-    constraint = ParamsConstraint(max_params=MAX_PARAMS)
+    constraint = params_constraint(MAX_PARAMS)
     assert not all(constraint.is_satisfied(a) for a in mini_space.sample(
         __import__("numpy").random.default_rng(0), 50)), "the constraint must bite"
     check_search_contract(search_factory(algorithm, mini_space, constraint), mini_space, constraint)
@@ -33,10 +37,11 @@ def test_search_contract_constrained(algorithm, mini_space):
 
 @pytest.mark.parametrize("name", ["hs_nas", "optuna_nsga2"])
 def test_search_same_seed_fresh_process(name, mini_space):
-    constraint = ParamsConstraint(max_params=MAX_PARAMS)
+    constraint = params_constraint(MAX_PARAMS)
     here = fingerprint(search_factory(name, mini_space, constraint), mini_space, 5)
     proc = subprocess.run(
-        [sys.executable, "-m", "llmpp.search.contract", name, "hat_mini", "5", str(MAX_PARAMS)],
+        [sys.executable, "-m", "llmpp.testing.search_contract", name, "hat_mini", "5",
+         str(MAX_PARAMS)],
         capture_output=True, text=True, check=True, timeout=120,
     )
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == here

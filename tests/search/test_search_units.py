@@ -8,11 +8,12 @@ import pytest
 from llmpp.search.memo import MemoScorer
 from llmpp.search.operators import Generator, Sampling
 from llmpp.search.schedule import AdaptiveSchedule, FixedSchedule
-from llmpp.search.toy import ParamsConstraint, ToyPredictor
+from llmpp.testing.search_contract import params_constraint
+from llmpp.testing.toy import ToyPredictor
 
 
 def test_search_generator_gives_up_on_impossible_constraint(mini_space):
-    gen = Generator(constraint=ParamsConstraint(max_params=1.0), max_tries_per_arch=5)
+    gen = Generator(constraint=params_constraint(1.0), max_tries_per_arch=5)
     out = gen.generate(lambda rng: Sampling()(mini_space, rng), 10, np.random.default_rng(0), set())
     assert out == []  # returns, never loops forever
 

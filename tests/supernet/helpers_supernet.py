@@ -12,5 +12,5 @@ TINY_TASK = [
     "data.valid_limit=null",
     "trainer.enable_progress_bar=false",
     "trainer.accelerator=cpu",
-    "model.warmup_steps=2",
+    "optim.warmup_steps=2",
 ]

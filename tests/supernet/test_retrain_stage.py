@@ -12,7 +12,7 @@ FAST = [
     *TINY_TASK,
     "trainer.max_steps=2",
     "trainer.val_check_interval=2",
-    "retrain.eval_bleu_limit=1",
+    "eval_bleu_limit=1",
 ]
 
 
@@ -28,10 +28,10 @@ def test_one_architecture(compose, tmp_path, mini_space):
 def test_gold_set_layout(compose, tmp_path, mini_space):
     overrides = [
         *FAST,
-        "retrain.sample=3",
-        "retrain.gold.demos=1",
-        "retrain.gold.test=2",
-        "retrain.gold.seeds=[123,456]",
+        "n_archs=3",
+        "split.demos=1",
+        "split.test=2",
+        "split.seeds=[123,456]",
     ]
     payload = run_retrain(compose("retrain", overrides), tmp_path)
     gold = payload["gold_dir"]
@@ -56,7 +56,7 @@ def test_gold_set_layout(compose, tmp_path, mini_space):
             "space=hat_mini",
             f"benchmark.gold={gold}",
             "benchmark.seeds=[123,456]",
-            "benchmark.plots=false",
+            "plots=false",
         ],
     )
     result = run_benchmark(bench, tmp_path / "bench")

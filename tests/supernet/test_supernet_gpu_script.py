@@ -31,7 +31,7 @@ def test_supernet_trains_in_bf16_on_cuda(tmp_path, compose) -> None:
             "trainer.precision=bf16-mixed",
             "trainer.accelerator=gpu",
             "logger=none",
-            "supernet.eval_bleu_limit=4",
+            "eval_bleu_limit=4",
         ],
     )
     payload = run_supernet(cfg, tmp_path)

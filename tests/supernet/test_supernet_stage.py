@@ -39,7 +39,7 @@ def test_train_checkpoint_and_resume(compose, tmp_path):
             *TINY_TASK,
             "trainer.max_steps=3",
             "trainer.val_check_interval=3",
-            "supernet.eval_bleu_limit=2",
+            "eval_bleu_limit=2",
             "model.sampling=sandwich",
         ],
     )
@@ -57,8 +57,8 @@ def test_train_checkpoint_and_resume(compose, tmp_path):
             *TINY_TASK,
             "trainer.max_steps=4",
             "trainer.val_check_interval=4",
-            "supernet.eval_bleu_limit=1",
-            "supernet.eval_archs=[smallest]",
+            "eval_bleu_limit=1",
+            "eval_archs=[smallest]",
         ],
     )
     second = run_supernet(cfg, tmp_path)
@@ -78,7 +78,7 @@ def test_ddp_two_cpu_processes(tmp_path):
         "trainer.strategy=ddp",
         "trainer.max_steps=2",
         "trainer.val_check_interval=2",
-        "supernet.eval_bleu_limit=2",
+        "eval_bleu_limit=2",
         f"hydra.run.dir={tmp_path}",
     ]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)

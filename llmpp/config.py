@@ -1,0 +1,76 @@
+"""Config plumbing below every layer: compose, instantiate with one-line errors, saved configs.
+
+Only the stages (and ``llmpp.cli``) see a stage's root config; everything below them
+receives objects or its own sub-config. These helpers are what the stages, the
+benchmarks and the launchers share to turn YAML into objects.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+from llmpp.errors import ConfigError, CorruptFileError, UserError
+from llmpp.utils.paths import conf_dir
+
+CONF_DIR = str(conf_dir())
+
+
+def build(cfg: Any, what: str, **kwargs: Any) -> Any:
+    """``hydra.utils.instantiate`` whose config mistakes surface as ``ConfigError``.
+
+    Args:
+        cfg: a config node with a ``_target_``.
+        what: the config key, named in the error (``search``, ``logger``...).
+        **kwargs: runtime objects passed to the target (a space, a constraint...).
+    """
+    try:
+        return instantiate(cfg, **kwargs)
+    except InstantiationException as exc:
+        cause = exc.__cause__
+        if isinstance(cause, UserError):
+            raise cause from None
+        if isinstance(cause, TypeError):
+            raise ConfigError(f"{what}: {cause}; check the keys of the {what} config") from None
+        message = " ".join(str(exc).split())
+        raise ConfigError(f"{what}: {message}") from None
+
+
+def load_saved_config(path: Path) -> DictConfig:
+    """A config a stage saved into its run dir (for ``resume=``); unreadable = corrupt."""
+    import yaml
+    from omegaconf import OmegaConf
+
+    try:
+        cfg = OmegaConf.load(path)
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise CorruptFileError(
+            f"{path} is not a readable saved config ({exc}); restore it or start a new run"
+        ) from None
+    if not isinstance(cfg, DictConfig):
+        raise CorruptFileError(f"{path} is not a saved config (not a mapping); start a new run")
+    return cfg
+
+
+def compose(config_name: str, overrides: list[str] | None = None) -> DictConfig:
+    """A primary config (``conf/<name>.yaml``) composed without starting a Hydra run.
+
+    Inside a running Hydra app the same config tree is used; elsewhere (tests,
+    benchmarks, launchers) the project's ``conf/`` is loaded.
+    """
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    if GlobalHydra.instance().is_initialized():
+        return hydra_compose(config_name=config_name, overrides=overrides or [])
+    with initialize_config_dir(version_base="1.3", config_dir=CONF_DIR, job_name=config_name):
+        return hydra_compose(config_name=config_name, overrides=overrides or [])
+
+
+# The name the stages and scripts have used so far.
+compose_stage = compose

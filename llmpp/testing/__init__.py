@@ -1,0 +1,1 @@
+"""Fakes, toys and reusable contract suites: imported by tests, never by product code."""

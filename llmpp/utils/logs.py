@@ -1,0 +1,38 @@
+"""Console output of third-party libraries kept to what a user needs.
+
+W&B prints a banner of about twenty lines per run (version, run history sparklines,
+summary, sync hints, an advertisement for Weave whenever ``openai`` is imported, and
+a deprecation warning that Lightning's ``WandbLogger`` triggers by passing
+``anonymous=None``). A pipeline of seven stages makes that well over a hundred lines.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, TypeVar
+
+L = TypeVar("L")
+
+
+def quiet_wandb(logger: L | None = None) -> L | None:
+    """Keep W&B to three lines per run: offline or not, where the run is saved, how to view it.
+
+    Call it before the W&B run starts (before the logger's first use). The user's own
+    environment wins: ``WANDB_QUIET=false`` or ``WANDB_DISABLE_WEAVE=false`` bring the
+    lines back. ``WANDB_SILENT`` would also hide where an offline run was saved, which
+    a user needs to find and ``wandb sync`` it, so it is not used.
+
+    Args:
+        logger: a Lightning ``WandbLogger`` not yet started, or None. Its ``anonymous``
+            init argument (always sent by Lightning, deprecated by W&B, no effect) is
+            dropped so W&B does not warn about it on every run.
+
+    Returns:
+        ``logger``, for chaining.
+    """
+    os.environ.setdefault("WANDB_QUIET", "true")  # no version line, history, summary, footer
+    os.environ.setdefault("WANDB_DISABLE_WEAVE", "true")  # no "Use W&B Weave" advert
+    init: Any = getattr(logger, "_wandb_init", None)  # Lightning's private wandb.init kwargs
+    if isinstance(init, dict) and init.get("anonymous") is None:
+        init.pop("anonymous", None)
+    return logger

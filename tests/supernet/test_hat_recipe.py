@@ -1,0 +1,92 @@
+"""HAT's supernet conventions as options: sliced positions, width-scaled dropout, schedules."""
+
+import pytest
+import torch
+
+from llmpp.errors import ConfigError
+from llmpp.models import ModelShape, SuperTransformer, Transformer
+from llmpp.models.layers import sinusoidal_positions
+from llmpp.training.module import TranslationModule
+from llmpp.training.objective import Schedule
+
+PADS = torch.zeros(1, 6, dtype=torch.long)  # the padding row of the embedding is zero
+
+
+def _narrow(mini_space, **kwargs):
+    arch = mini_space.smallest()  # width 96 in a space whose widest is 128
+    return Transformer(ModelShape.of(arch, 50, mini_space.qkv_dim), arch, **kwargs).eval()
+
+
+def test_sliced_positions_are_the_widest_tables_leading_columns(mini_space):
+    sliced = _narrow(mini_space, positions="sliced", reference_widths=(128, 128))
+    native = _narrow(mini_space)
+    table = sinusoidal_positions(6, 128, 0, torch.device("cpu"), torch.float32)
+    torch.testing.assert_close(sliced._embed(PADS, 96, 128)[0], table[:, :96])
+    own = sinusoidal_positions(6, 96, 0, torch.device("cpu"), torch.float32)
+    torch.testing.assert_close(native._embed(PADS, 96, 128)[0], own)
+    assert not torch.allclose(own, table[:, :96])
+    with pytest.raises(ConfigError, match="positions"):
+        _narrow(mini_space, positions="learned")
+
+
+def test_supernet_slices_positions_for_narrow_subnets(mini_space):
+    supernet = SuperTransformer(mini_space, 50, positions="sliced").eval()
+    table = sinusoidal_positions(6, 128, 3, torch.device("cpu"), torch.float32)
+    torch.testing.assert_close(supernet._embed(PADS, 96, 128, offset=3)[0], table[:, :96])
+    assert supernet.export(mini_space.smallest()).reference_widths == (128, 128)
+
+
+def _dropped_fraction(model, dim, reference):
+    torch.manual_seed(0)
+    tokens = torch.randint(4, 50, (64, 32))
+    model.eval()
+    clean = model._embed(tokens, dim, reference)
+    model.train()
+    noisy = model._embed(tokens, dim, reference)
+    return float((noisy[clean != 0] == 0).float().mean())
+
+
+def test_dropout_scales_with_the_sampled_width(mini_space):
+    """HAT's calc_dropout: p * active width / widest width, for embeddings and layers."""
+    scaled = _narrow(mini_space, dropout=0.8, scale_dropout=True, reference_widths=(128, 128))
+    plain = _narrow(mini_space, dropout=0.8, reference_widths=(128, 128))
+    assert scaled.stack_dropout(96, 128) == pytest.approx(0.6)
+    assert plain.stack_dropout(96, 128) == pytest.approx(0.8)
+    assert _dropped_fraction(scaled, 96, 128) == pytest.approx(0.6, abs=0.02)
+    assert _dropped_fraction(plain, 96, 128) == pytest.approx(0.8, abs=0.02)
+
+
+def test_hat_schedules_differ_for_supernet_and_subnet():
+    kw = {"max_lr": 1e-3, "init_lr": 1e-7, "min_lr": 1e-7, "warmup_steps": 123}
+    supernet = Schedule(**kw, total_steps=40000, kind="hat_supernet")
+    subnet = Schedule(**kw, total_steps=40000, kind="hat_subnet")
+    ours = Schedule(**kw, total_steps=40000)
+    assert (supernet.warmup, subnet.warmup, ours.warmup) == (10000, 4000, 123)
+    assert supernet.lr(0) == pytest.approx(1e-7)
+    assert supernet.lr(5000) == pytest.approx(0.5e-3, rel=1e-3)
+    assert supernet.lr(10000) == pytest.approx(1e-3) and subnet.lr(4000) == pytest.approx(1e-3)
+    assert supernet.lr(25000) == pytest.approx(0.5e-3, rel=1e-3)  # cosine midpoint
+    assert subnet.lr(22000) == pytest.approx(0.5e-3, rel=1e-3)
+    # Past the end fairseq's cosine restarts; llmpp's stays at the floor.
+    assert supernet.lr(40000) == pytest.approx(1e-3) and ours.lr(40000) == pytest.approx(1e-7)
+    small = Schedule(**kw, total_steps=400, kind="hat_subnet")
+    assert small.warmup == 40  # HAT's shape at any budget
+    with pytest.raises(ConfigError, match="schedule"):
+        Schedule(kind="linear")
+
+
+def test_module_passes_the_options_through(mini_space):
+    module = TranslationModule(
+        space_name=mini_space.name,
+        space_spec=mini_space.spec(),
+        vocab_size=50,
+        sampling="fixed",
+        arch=mini_space.smallest().to_hat(),
+        positions="sliced",
+        scale_dropout=True,
+        schedule="hat_subnet",
+        total_steps=1000,
+    )
+    assert module.schedule.warmup == 100
+    assert module.model.positions == "sliced" and module.model.scale_dropout
+    assert module.model.reference_widths == (128, 128)
