@@ -3,9 +3,9 @@
 Every measurement runs in its own fresh process (one contender, one phase), on the
 same raw text: the synthetic corpus of ``--pairs`` training pairs is generated once
 into local text files (``task.data.data_dir``), so both builders read the same input
-and the generator's own time is not part of either build. The old path is today's
-code of a git revision (default HEAD), exported to a throwaway folder and put first
-on ``PYTHONPATH`` for its processes.
+and the generator's own time is not part of either build. The old path is the code
+of a git revision (default 785adb5, the last one with ``ids.pt``/``text.json``),
+exported to a throwaway folder and put first on ``PYTHONPATH`` for its processes.
 
     .venv/bin/python benchmarks/data_corpus.py --pairs 100000 1000000 --workers 1 2
 
@@ -170,7 +170,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, nargs="+", default=[100_000])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--old", default="HEAD", help="git revision of the old path")
+    parser.add_argument("--old", default="785adb5", help="git revision of the old path")
     parser.add_argument("--old-max-pairs", type=int, default=1_000_000)
     parser.add_argument("--batches", type=int, default=2000)
     parser.add_argument(

@@ -16,19 +16,16 @@ import json
 import time
 from pathlib import Path
 
-from hydra import compose, initialize_config_dir
-
+from llmpp.config import compose
 from llmpp.stages.benchmark import run_benchmark
 from llmpp.stages.distill import run_distill
 from llmpp.task import WMT_TASKS
-from llmpp.utils.paths import conf_dir
 
 SEEDS = (123, 456, 789)
 
 
 def _cfg(stage: str, overrides: list[str]):
-    with initialize_config_dir(version_base="1.3", config_dir=str(conf_dir()), job_name=stage):
-        return compose(config_name=stage, overrides=overrides)
+    return compose(stage, overrides)
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ the same process, one after the other:
 
 Both are scored on the seed's 20 gold test architectures (MAE and tau-b against
 ``valid_BLEU``, as the benchmark stage does) and timed; the table reports means over
-seeds and the training-time ratio. Usage:
+seeds and the training-time ratio, with the teacher's own row for reference. Usage:
 
     nice -n 10 .venv/bin/python benchmarks/distill_paper.py \\
         --root ../shared/llmas/data [--seeds 123] [--tasks wmt14_en_de ...]
@@ -35,6 +35,7 @@ from llmpp.distill.train import TrainConfig, train_regressor
 from llmpp.evaluation.metrics import kendall_tau, mae
 from llmpp.gold.records import load_gold_split
 from llmpp.gold.source import GoldSource
+from llmpp.predictors.base import TaskContext
 from llmpp.task import TaskSpec, load_task_config
 from llmpp.utils.paths import conf_dir
 
@@ -65,7 +66,11 @@ def one_seed(task: str, seed: int, source: GoldSource, space, teacher_cfg, confi
     x, y = encoder.encode(archs), np.array([r["prediction"] for r in rows], dtype=float)
     test = load_gold_split(spec.gold_name, seed, "test", source=source)
     x_test, gold = encoder.encode([r.arch for r in test]), np.array([r.score() for r in test])
-    out = {}
+    teacher = instantiate(teacher_cfg)
+    teacher.setup(TaskContext(task=spec, space=space, seed=seed))
+    pred = np.asarray(teacher.fit(demos).predict([r.arch for r in test]), dtype=float)
+    out = {"teacher": {"mae": mae(pred, gold), "tau": kendall_tau(pred, gold), "seconds": 0.0}}
+    out["teacher"].update(steps=0, labels=0)
     for name, config in configs.items():
         config.seed = seed
         started = time.perf_counter()
@@ -99,7 +104,7 @@ def main() -> None:
     for task in args.tasks:
         runs = [one_seed(task, s, source, space, teacher_cfg, configs) for s in args.seeds]
         base = np.mean([r["llmpp"]["seconds"] for r in runs])
-        for name in ("paper", "llmpp"):
+        for name in ("teacher", "paper", "llmpp"):
             mean = {k: np.mean([r[name][k] for r in runs]) for k in runs[0][name]}
             print(
                 f"| {task} | {name} | {mean['labels']:.0f} | {mean['steps']:.0f} | "

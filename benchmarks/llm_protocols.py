@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import sys
 
-from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
+from llmpp.config import build, compose
 from llmpp.evaluation.protocol import ProtocolConfig, evaluate_task
 from llmpp.gold.source import GoldSource
-from llmpp.config import build
 from llmpp.task import TaskSpec, expand_tasks
-from llmpp.utils.paths import conf_dir
 
 
 def measure(cfg, protocol: str) -> dict[str, float]:
@@ -61,8 +59,7 @@ def measure(cfg, protocol: str) -> dict[str, float]:
 
 
 def main(overrides: list[str]) -> None:
-    with initialize_config_dir(version_base="1.3", config_dir=str(conf_dir()), job_name="bench"):
-        cfg = compose(config_name="benchmark", overrides=["predictor=llm_pp", *overrides])
+    cfg = compose("benchmark", ["predictor=llm_pp", *overrides])
     rows = {protocol: measure(cfg, protocol) for protocol in ("single", "multi")}
     print(
         f"backend {cfg.llm._target_.rsplit('.', 1)[-1]} model {cfg.llm.model}, prompt "

@@ -15,8 +15,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from llmpp.stages.benchmark import run_benchmark
 from llmpp.config import compose_stage
+from llmpp.stages.benchmark import run_benchmark
 from llmpp.utils.paths import conf_dir
 
 TASKS = ("wmt14_en_de", "wmt14_en_fr", "wmt19_en_de")

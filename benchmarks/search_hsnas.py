@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import subprocess
 import sys
 import time
@@ -140,10 +141,38 @@ def rescore_step(root: Path) -> None:
                          valid_limit=None)
     predictor.setup(context)
     bests = {p.parent.name: json.loads(p.read_text())["best"]["arch"]
-             for p in sorted((root / "search").glob("*/search.json"))}
+             for p in sorted((root / "search").glob("*/search.json")) if p.parent.name != "warmup"}
     scores = predictor.predict([Architecture.from_hat(a) for a in bests.values()])
     (root / "rescore.json").write_text(json.dumps(dict(zip(bests, scores.tolist(),
                                                            strict=True)), indent=1))
+
+
+def searches_step(root: Path, args, limit: float) -> None:
+    """Every search x seed in this one process, each with fresh predictors and memo.
+
+    ``SupernetPredictor`` keeps no process-wide memo, so a search built here starts as
+    cold as in its own process (its memo's cache hits are reported); a warm-up search
+    first pays the one-time costs (imports, kernels), which would otherwise fall on
+    whichever search ran first. One process saves minutes of start-up per search on a
+    loaded machine; ``--own-process`` runs each as its own ``llmpp search`` instead.
+    """
+    from llmpp.config import compose
+    from llmpp.stages.search import run_search
+
+    timings_path = root / "timings.json"
+    for seed, name in [(None, "evolution"), *[(s, n) for s in args.seeds for n in SEARCHES]]:
+        key = "warmup" if seed is None else f"{name}_{seed}"
+        out_dir = root / "search" / key
+        if (out_dir / "search.json").is_file():
+            continue
+        overrides = search_cmd(root, name, seed or 0, limit, args)[2:-1]  # no binary/run dir
+        if seed is None:
+            overrides += ["search.iterations=1"]
+        started = time.perf_counter()
+        run_search(compose("search", overrides), out_dir)
+        timings = json.loads(timings_path.read_text()) if timings_path.is_file() else {}
+        timings[key] = time.perf_counter() - started
+        timings_path.write_text(json.dumps(timings, indent=1))
 
 
 def gflops_limit(root: Path) -> float:
@@ -163,6 +192,8 @@ def retrain_step(root: Path, args) -> float:
 
     bests = {}
     for path in sorted((root / "search").glob("*/search.json")):
+        if path.parent.name == "warmup":
+            continue
         arch = json.loads(path.read_text())["best"]["arch"]
         bests[json.dumps(arch, sort_keys=True)] = arch
     archs = root / "best_archs.yaml"
@@ -171,6 +202,12 @@ def retrain_step(root: Path, args) -> float:
 
 
 # ---- the report -------------------------------------------------------------------------
+def _yaml(path: Path) -> dict[str, Any]:
+    import yaml
+
+    return yaml.safe_load(path.read_text())
+
+
 def _retrained(root: Path) -> dict[str, dict[str, Any]]:
     path = root / "retrain" / "retrain.json"
     if not path.is_file():
@@ -186,10 +223,15 @@ def collect(root: Path, name: str, seed: int) -> dict[str, Any]:
     memo = json.loads((run_dir / "search_state.json").read_text())["memo"]
     timings = json.loads((root / "timings.json").read_text())
     evals, secs = payload["evaluations"]["by_predictor"], payload["wall_seconds"]["by_predictor"]
+    supernet = payload["cost"].get("supernet", {})
+    config = _yaml(run_dir / "search_config.yaml")["predictors"]["supernet"]
+    full, subset = supernet.get("evaluations", 0), supernet.get("subset_evaluations", 0)
+    pairs = full * config["valid_limit"] + subset * math.ceil(
+        (config.get("race_fraction") or 0) * config["valid_limit"])
     return {
         "process": timings[f"{name}_{seed}"], "loop": payload["wall_seconds"]["total"],
-        "supernet_evals": evals.get("supernet", 0), "distill_evals": evals.get("llm_distill", 0),
-        "subset_evals": payload["cost"].get("supernet", {}).get("subset_evaluations", 0),
+        "supernet_evals": full, "distill_evals": evals.get("llm_distill", 0),
+        "subset_evals": subset, "pairs": pairs,
         "supernet_s": secs.get("supernet", 0.0), "distill_s": secs.get("llm_distill", 0.0),
         "hits": sum(memo.get("hits", {}).values()),
         "rescored": json.loads((root / "rescore.json").read_text())[run_dir.name],
@@ -204,16 +246,18 @@ def report(root: Path, seeds: list[int]) -> None:
     rows = {n: {s: collect(root, n, s) for s in seeds if (n, s) in done} for n in SEARCHES}
     base = rows["evolution"]
     retrained = _retrained(root)
-    print("| search | seeds | process s | search s | vs evolution | supernet evals full / subset "
-          "| distill evals | s supernet / distill | cache hits | best, −loss all valid pairs "
-          "| Δ vs evolution | retrained valid / test BLEU |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| search | seeds | process s | search s | wall vs evolution | supernet evals full / "
+          "subset | valid pairs scored vs evolution | distill evals | s supernet / distill "
+          "| cache hits | best, −loss all valid pairs | Δ vs evolution "
+          "| retrained valid / test BLEU |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, per_seed in rows.items():
         paired = [s for s in per_seed if s in base]
         if not paired:
             continue
         runs = [per_seed[s] for s in paired]
         ratio = np.mean([per_seed[s]["loop"] / base[s]["loop"] for s in paired])
+        work = np.mean([per_seed[s]["pairs"] / base[s]["pairs"] for s in paired])
         loss = np.mean([(per_seed[s]["rescored"] - base[s]["rescored"])
                         / abs(base[s]["rescored"]) * 100 for s in paired])
         bleu = [retrained.get(r["arch"]) for r in runs]
@@ -225,7 +269,7 @@ def report(root: Path, seeds: list[int]) -> None:
 
         print(f"| {name} | {' '.join(map(str, paired))} | {mean('process'):.0f} "
               f"| {mean('loop'):.0f} | {ratio:.2f} "
-              f"| {mean('supernet_evals'):.0f} / {mean('subset_evals'):.0f} "
+              f"| {mean('supernet_evals'):.0f} / {mean('subset_evals'):.0f} | {work:.2f} "
               f"| {mean('distill_evals'):.0f} | {mean('supernet_s'):.0f} / {mean('distill_s'):.2f} "
               f"| {mean('hits'):.0f} | {mean('rescored'):.4f} | {loss:+.2f} % | {bleu_text} |")
     print("\nmeans over the seeds listed; ratio and Δ are per-seed pairs with evolution, averaged")
@@ -249,17 +293,22 @@ def main() -> None:
     parser.add_argument("--label-limit", type=int, default=50, help="valid pairs per label")
     parser.add_argument("--retrain-steps", type=int, default=300, help="0: no retraining")
     parser.add_argument("--skip", nargs="*", default=[], help="searches to leave out")
-    parser.add_argument("--step", choices=["labels", "rescore"], help=argparse.SUPPRESS)
+    parser.add_argument("--step", choices=["labels", "rescore", "searches"],
+                        help=argparse.SUPPRESS)
+    parser.add_argument("--own-process", action="store_true",
+                        help="each search as its own `llmpp search` process (slow start-up)")
     parser.add_argument("--report-only", action="store_true",
                         help="rescore and report the searches finished so far")
     args = parser.parse_args()
     root = args.root
+    for name in args.skip:
+        SEARCHES.pop(name)
     if args.step == "labels":
         return label_step(root, args)
     if args.step == "rescore":
         return rescore_step(root)
-    for name in args.skip:
-        SEARCHES.pop(name)
+    if args.step == "searches":
+        return searches_step(root, args, gflops_limit(root))
     if args.report_only:
         python_step("rescore", root, args, root / "rescore.log")
         return report(root, args.seeds)
@@ -279,6 +328,10 @@ def main() -> None:
     once("distill", root / "distill/distill.ckpt", lambda: run(distill_cmd(root),
                                                                 root / "distill.log"))
     limit = gflops_limit(root)
+    if not args.own_process:
+        run([sys.executable, __file__, *sys.argv[1:], "--step", "searches"],
+            root / "searches.log")
+        timings.update(json.loads(timings_path.read_text()))
     for seed in args.seeds:
         for name in SEARCHES:
             key = f"{name}_{seed}"

@@ -30,8 +30,8 @@ import optuna
 from hydra.errors import HydraException
 from omegaconf.errors import OmegaConfBaseException
 
-from llmpp.errors import ConfigError, UserError
 from llmpp.config import compose_stage
+from llmpp.errors import ConfigError, UserError
 from llmpp.utils.io import write_json
 
 log = logging.getLogger("optuna_sweep")

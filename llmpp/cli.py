@@ -20,6 +20,7 @@ from hydra import compose, initialize_config_dir
 from hydra.errors import HydraException
 from omegaconf.errors import OmegaConfBaseException
 
+import llmpp.config  # noqa: F401  (registers the config resolvers before composing)
 from llmpp.config_check import check_config
 from llmpp.errors import ConfigError
 from llmpp.utils.paths import conf_dir

@@ -20,6 +20,33 @@ from llmpp.utils.paths import conf_dir
 CONF_DIR = str(conf_dir())
 
 
+def gradient_accumulation(total: int, devices: Any = 1, nodes: Any = 1) -> int:
+    """Batches to accumulate so ``total`` device-batches make one update on any GPU count.
+
+    HAT updates once per 8 GPUs x 16 accumulated batches (128 device-batches of 4096
+    tokens); with ``devices`` x ``nodes`` devices the same effective batch needs
+    ``total / (devices * nodes)``. ``auto`` or -1 devices count as one.
+    """
+    def count(value: Any) -> int:
+        try:
+            return max(1, int(value))
+        except (TypeError, ValueError):
+            return 1
+
+    return max(1, int(total) // (count(devices) * count(nodes)))
+
+
+def register_resolvers() -> None:
+    """Config functions the YAML uses (``${llmpp.accumulation:128,${.devices},...}``)."""
+    from omegaconf import OmegaConf
+
+    if not OmegaConf.has_resolver("llmpp.accumulation"):
+        OmegaConf.register_new_resolver("llmpp.accumulation", gradient_accumulation)
+
+
+register_resolvers()
+
+
 def build(cfg: Any, what: str, **kwargs: Any) -> Any:
     """``hydra.utils.instantiate`` whose config mistakes surface as ``ConfigError``.
 
@@ -56,7 +83,9 @@ def load_saved_config(path: Path) -> DictConfig:
     return cfg
 
 
-def compose(config_name: str, overrides: list[str] | None = None) -> DictConfig:
+def compose(
+    config_name: str, overrides: list[str] | None = None, *, return_hydra_config: bool = False
+) -> DictConfig:
     """A primary config (``conf/<name>.yaml``) composed without starting a Hydra run.
 
     Inside a running Hydra app the same config tree is used; elsewhere (tests,
@@ -66,10 +95,11 @@ def compose(config_name: str, overrides: list[str] | None = None) -> DictConfig:
     from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
+    kwargs = {"overrides": overrides or [], "return_hydra_config": return_hydra_config}
     if GlobalHydra.instance().is_initialized():
-        return hydra_compose(config_name=config_name, overrides=overrides or [])
+        return hydra_compose(config_name=config_name, **kwargs)
     with initialize_config_dir(version_base="1.3", config_dir=CONF_DIR, job_name=config_name):
-        return hydra_compose(config_name=config_name, overrides=overrides or [])
+        return hydra_compose(config_name=config_name, **kwargs)
 
 
 # The name the stages and scripts have used so far.

@@ -26,7 +26,7 @@ import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import PurePath
 from typing import Any
 
@@ -314,7 +314,7 @@ def _resolve(path: str) -> Any:
     return getattr(module, name)
 
 
-@lru_cache(maxsize=None)
+@cache
 def signature_schema(target: str) -> tuple[dict[str, Any], bool, frozenset[str]] | None:
     """``(hints by parameter, takes unknown keys, parameters defaulting to None)``.
 
@@ -349,8 +349,7 @@ def signature_schema(target: str) -> tuple[dict[str, Any], bool, frozenset[str]]
             if param.default is None:
                 none_ok.add(param.name)
         open_kwargs = any(p.kind is p.VAR_KEYWORD for p in parameters)
-        if not open_kwargs:
-            break
+        break
     # Every ``__init__`` of the MRO forwarded ``**kwargs`` (or a function takes them).
     return hints, open_kwargs, frozenset(none_ok)
 
@@ -378,7 +377,7 @@ def matches(value: Any, hint: Any) -> bool:
     if origin in (typing.Union, types.UnionType):
         return any(matches(value, arg) for arg in args)
     if hint is type(None) or value is None:
-        return hint is type(None)
+        return hint is type(None) and value is None
     if origin is typing.Literal:  # the value's type; the target checks the value itself
         return any(type(value) is type(arg) or
                    (isinstance(value, int) and type(arg) is float) for arg in args)

@@ -29,6 +29,14 @@ class TaskSpec:
     def from_config(cls, cfg: Mapping[str, Any] | DictConfig) -> TaskSpec:
         if isinstance(cfg, DictConfig):
             cfg = OmegaConf.to_container(cfg, resolve=True)
+        if cfg.get("members"):
+            # task=all is a first-class mode of benchmark and label only (expand_tasks);
+            # everywhere else it is a sweep, which ends in one comparison report.
+            members = ",".join(cfg["members"])
+            raise ConfigError(
+                f"task={cfg.get('name', 'all')} names several tasks but this stage takes one; "
+                f"pass task=<one of {members}> or sweep them: -m task={members}"
+            )
         try:
             return cls(
                 name=str(cfg["name"]),

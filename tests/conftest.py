@@ -21,6 +21,9 @@ def offline_env(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     monkeypatch.setenv("LLMPP_CACHE_DIR", str(tmp_path_factory.mktemp("llmpp-cache")))
+    wandb_home = tmp_path_factory.mktemp("wandb-home")  # W&B's staging and settings
+    for var in ("WANDB_DATA_DIR", "WANDB_CACHE_DIR", "WANDB_CONFIG_DIR"):
+        monkeypatch.setenv(var, str(wandb_home / var.lower()))
     monkeypatch.delenv("LLMPP_BENCHMARK_ROOT", raising=False)
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     yield

@@ -253,7 +253,7 @@ class LatencyMeter:
         self, archs: Sequence[Architecture], on_round: Callable[[], None] | None
     ) -> list[LatencyRecord]:
         cfg, records = self.config, []
-        for arch in archs:
+        for index, arch in enumerate(archs):
             model = self.build(arch)
             with torch.inference_mode():
                 enc = model.encode(self.source)
@@ -272,7 +272,9 @@ class LatencyMeter:
             records.append(
                 replace(record, latency_ms=enc_ms + dec_ms, encoder_ms=enc_ms, decoder_ms=dec_ms)
             )
-            if on_round is not None:
+            # Callers count `repeats` rounds per chunk: spread them over its architectures.
+            done = (index + 1) * cfg.repeats // len(archs) - index * cfg.repeats // len(archs)
+            for _ in range(done if on_round is not None else 0):
                 on_round()
         return records
 

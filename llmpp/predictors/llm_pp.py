@@ -22,7 +22,7 @@ from llmpp.llm.backends import Backend
 from llmpp.llm.cache import ReplyCache
 from llmpp.llm.client import LLMRunner, PromptResult
 from llmpp.llm.cost import CostMeter
-from llmpp.llm.parse import parse_score, parse_scores
+from llmpp.llm.parse import parse_scores
 from llmpp.predictors.base import Demonstration, Predictor, as_scores
 from llmpp.prompts.builder import DemoItem
 from llmpp.space.architecture import Architecture
@@ -91,7 +91,8 @@ class LLMPPPredictor(Predictor):
     def fit(self, demonstrations: Sequence[Demonstration]) -> LLMPPPredictor:
         context = self._require_context()
         demos = [DemoItem(d.arch, self._gflops(d.arch), float(d.score)) for d in demonstrations]
-        self._prefix = self.prompt.prefix(context.task, demos)
+        # The protocol seed also draws the prompt's task examples (prompt=authors).
+        self._prefix = self.prompt.prefix(context.task, demos, seed=context.seed)
         return self
 
     def predict(self, archs: Sequence[Architecture]) -> np.ndarray:
@@ -140,7 +141,8 @@ class LLMPPPredictor(Predictor):
         try:
             if self.protocol == "single":
                 results = runner.run(
-                    prompts, n_samples=self.n_samples, parse=parse_score, progress=bar
+                    prompts, n_samples=self.n_samples, parse=self.prompt.parse_reply,
+                    progress=bar,
                 )
                 labels = [
                     _aggregate(arch, r, lambda v: v) for arch, r in zip(archs, results, strict=True)

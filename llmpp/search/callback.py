@@ -93,7 +93,7 @@ class SearchCallback(Callback):
         if not trainer.is_global_zero:
             return None
         space = module.space
-        datamodule = getattr(trainer, "datamodule", None)
+        datamodule = trainer.datamodule
         supernet = SupernetPredictor.from_module(
             module, datamodule=datamodule, metric=self.supernet_metric,
             valid_limit=self.valid_limit,

@@ -16,20 +16,16 @@ from typing import Any
 
 import yaml
 
+from llmpp.constraints import AllOf, Constraint, MaxLatency, NoConstraint
 from llmpp.metrics import efficiency
 from llmpp.search.runner import SearchResult
 from llmpp.space.architecture import Architecture
 from llmpp.utils.io import atomic_open, write_json
 
 
-def describe_constraint(constraint: Any) -> dict[str, Any]:
-    """A JSON description of a constraint (its ``describe()``/``as_dict()`` if any)."""
-    for method in ("describe", "as_dict"):
-        if callable(getattr(constraint, method, None)):
-            return dict(getattr(constraint, method)())
-    public = {k: v for k, v in vars(constraint).items() if not k.startswith("_")}
-    plain = {k: v for k, v in public.items() if isinstance(v, int | float | str | bool)}
-    return {"kind": type(constraint).__name__, **plain}
+def describe_constraint(constraint: Constraint | None) -> dict[str, Any]:
+    """A JSON description of a constraint (none: ``{"kind": "none"}``)."""
+    return dict((constraint or NoConstraint()).describe())
 
 
 def constraint_tag(description: dict[str, Any]) -> str:
@@ -45,13 +41,15 @@ def constraint_tag(description: dict[str, Any]) -> str:
     return re.sub(r"[^A-Za-z0-9.+-]+", "-", text).strip("-") or "constraint"
 
 
-def arch_metrics(arch: Architecture, vocab_size: int, qkv_dim: int, constraint: Any) -> dict:
+def arch_metrics(
+    arch: Architecture, vocab_size: int, qkv_dim: int, constraint: Constraint | None
+) -> dict:
     """GFLOPs, parameters and (when the constraint predicts it) latency of ``arch``."""
     eff = efficiency(arch, vocab_size, qkv_dim)
     latency = None
-    members = getattr(constraint, "constraints", [constraint])
+    members = constraint.constraints if isinstance(constraint, AllOf) else [constraint]
     for member in members:  # a latency constraint knows the (predicted) latency
-        if getattr(member, "unit", None) == "ms" and callable(getattr(member, "value", None)):
+        if isinstance(member, MaxLatency):
             latency = float(member.value(arch))
     return {
         "latency_ms": latency,

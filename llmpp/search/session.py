@@ -8,7 +8,6 @@ write the same artifacts. It receives objects, never a stage's config.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -22,18 +21,9 @@ from llmpp.search.runner import SearchRunner
 from llmpp.search.tracking import SearchTracker
 from llmpp.space.search_space import SearchSpace
 from llmpp.task import TaskSpec
+from llmpp.utils.secrets import scrub
 
 log = logging.getLogger(__name__)
-SECRET = re.compile(r"(api[_-]?key|token|secret|password)", re.IGNORECASE)
-
-
-def scrub(value: Any) -> Any:
-    """Drop keys that look like credentials before a config leaves the machine."""
-    if isinstance(value, dict):
-        return {k: scrub(v) for k, v in value.items() if not SECRET.search(str(k))}
-    if isinstance(value, list):
-        return [scrub(v) for v in value]
-    return value
 
 
 def prepare_predictors(

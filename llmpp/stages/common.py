@@ -14,6 +14,7 @@ from omegaconf import DictConfig
 from llmpp.config import CONF_DIR  # noqa: F401  (the stages import it from here)
 from llmpp.config_check import check_config
 from llmpp.errors import ConfigError, UserError, filesystem_error
+from llmpp.utils.logs import quiet_third_party
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -35,6 +36,7 @@ def guarded(fn: Callable[[DictConfig], T]) -> Callable[[DictConfig], T]:
     """
 
     def wrapper(cfg: DictConfig) -> T:
+        quiet_third_party()  # after Hydra configured logging for the job
         try:
             check_stage_config(cfg)
             return fn(cfg)

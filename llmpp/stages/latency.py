@@ -140,8 +140,6 @@ def _start(cfg: DictConfig, out_dir: Path) -> tuple[DictConfig, Path]:
                                   f"use another hydra.run.dir or resume={out_dir}")
         with atomic_open(saved) as handle:
             handle.write(OmegaConf.to_yaml(cfg, resolve=True))
-    if cfg.task.get("members"):
-        raise ConfigError("latency measures one task at a time; pass task=<one task>")
     if str(cfg.fit.model) not in ("auto", *MODELS):
         # Checked before measuring: the fit comes only after minutes of timing.
         raise ConfigError(f"fit.model={cfg.fit.model!r}; choose auto or one of "
@@ -183,7 +181,8 @@ def run_latency(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         training=training, metrics=metrics))
     latencies = [r.latency_ms for r in records]
     payload = {
-        "hardware": metadata, "space": space.name, "space_hash": space.hash(), "task": task.name,
+        "protocol": measure.protocol, "hardware": metadata, "space": space.name,
+        "space_hash": space.hash(), "task": task.name,
         "measurement": measure.as_dict(), "training": training, **metrics,
         "counts": {"archs": len(archs), "measured_now": measured, "reused": already},
         "latency_ms": {"min": min(latencies), "median": float(np.median(latencies)),

@@ -26,8 +26,10 @@ from llmpp.stages.common import CONF_DIR, guarded, resume_dir, run_dir
 from llmpp.task import TaskSpec
 from llmpp.training.evaluation import bleu_on_split, evaluate_loss
 from llmpp.training.gold_set import make_record, read_arch_file, write_gold_set
+from llmpp.training.inherit import inherit_weights
 from llmpp.training.loggers import build_logger, finish_logger
 from llmpp.training.module import TranslationModule
+from llmpp.training.run_names import stage_run_names
 from llmpp.training.runner import (
     build_datamodule,
     build_module,
@@ -52,6 +54,8 @@ def train_one(
     datamodule = build_datamodule(cfg.data, cfg.task, int(cfg.seed))
     module = build_module(cfg.model, space=space, task=cfg.task, optim=build(cfg.optim, "optim"),
                           seed=int(cfg.seed), arch=arch.to_hat())
+    if cfg.get("init_from"):  # fine-tune from the supernet's inherited weights
+        inherit_weights(module, str(cfg.init_from))
     callbacks = [c for c in instantiate_callbacks(cfg.get("callbacks"), out_dir)
                  if isinstance(c, L.Callback)]  # a search has no supernet to run on here
     trainer = build_trainer(cfg.trainer, out_dir=out_dir, logger=logger, callbacks=callbacks)
@@ -59,13 +63,22 @@ def train_one(
     trainer.save_checkpoint(str(out_dir / "checkpoints" / "last.ckpt"), weights_only=False)
     datamodule.setup()
     limit, beam = cfg.get("eval_bleu_limit"), int(cfg.beam)
-    result: dict[str, Any] = {"arch": arch.to_hat(), "steps": int(trainer.global_step)}
+    length_penalty = float(cfg.get("length_penalty", 1.0))
+    result: dict[str, Any] = {"arch": arch.to_hat(), "steps": int(trainer.global_step),
+                              "bleu_decoding": {"beam": beam, "length_penalty": length_penalty}}
     for split in ("valid", "test"):
         loader = datamodule.loader(split, shuffle=False)
         result[f"{split}_loss"] = evaluate_loss(module.model, loader)
-        bleu = bleu_on_split(module.model, datamodule, split, limit=limit, beam=beam)
-        result[f"{split}_BLEU"] = bleu.score
-        result["bleu_signature"] = bleu.signature
+        bleu = bleu_on_split(module.model, datamodule, split, limit=limit, beam=beam,
+                             length_penalty=length_penalty)
+        scores = bleu.scores.as_dict()
+        # Two BLEUs, named apart: sacreBLEU (signature) and HAT's tokenized compound BLEU.
+        result[f"{split}_sacrebleu"] = scores["sacrebleu"]
+        result[f"{split}_bleu_tokenized_compound"] = scores["bleu_tokenized_compound"]
+        result[f"{split}_BLEU"] = scores[str(cfg.get("bleu_reported", "sacrebleu"))]
+        result["sacrebleu_signature"] = scores["sacrebleu_signature"]
+        result["bleu_tokenized_compound_tokenizer"] = scores["bleu_tokenized_compound_tokenizer"]
+    result["bleu_reported"] = str(cfg.get("bleu_reported", "sacrebleu"))
     result["wall_seconds"] = time.perf_counter() - started
     write_json(done, result)
     return result
@@ -121,7 +134,7 @@ def run_retrain(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     """
     out_dir = resume_dir(cfg, out_dir)
     space = build(cfg.space, "space")
-    logger = build_logger(cfg.get("logger"), out_dir, job_type="retrain")
+    logger = build_logger(cfg.get("logger"), out_dir, **stage_run_names("retrain", cfg.task.name))
     try:
         return _retrain(cfg, space, out_dir, logger)
     finally:

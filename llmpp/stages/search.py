@@ -29,6 +29,7 @@ from llmpp.stages.searching import (
 )
 from llmpp.task import TaskSpec
 from llmpp.training.loggers import build_logger
+from llmpp.training.run_names import stage_run_names
 from llmpp.utils.io import atomic_open
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ def run_search(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         task=task, space=space, seed=int(cfg.seed), run_dir=out_dir,
     )
     tracking = cfg.get("tracking") or {}
-    logger = build_logger(cfg.get("logger"), out_dir, job_type="search", name=algorithm.name,
+    logger = build_logger(cfg.get("logger"), out_dir, **stage_run_names("search", task.name),
                           tags=list(tracking.get("tags") or []) or None)
     session = SearchSession(
         out_dir=out_dir, algorithm=algorithm, predictors=predictors, task=task, space=space,

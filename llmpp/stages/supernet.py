@@ -21,6 +21,7 @@ from omegaconf import DictConfig
 
 from llmpp.config import build
 from llmpp.errors import ConfigError
+from llmpp.search.callback import SearchCallback
 from llmpp.space.search_space import SearchSpace
 from llmpp.stages.common import CONF_DIR, guarded, resume_dir, run_dir
 from llmpp.stages.searching import (
@@ -32,6 +33,7 @@ from llmpp.stages.searching import (
 from llmpp.task import TaskSpec
 from llmpp.training.evaluation import bleu_on_split, evaluate_loss
 from llmpp.training.loggers import build_logger, finish_logger
+from llmpp.training.run_names import stage_run_names
 from llmpp.training.runner import (
     bind_callbacks,
     build_datamodule,
@@ -102,7 +104,7 @@ def run_supernet(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         callbacks = bind_callbacks(callbacks, **search_objects(cfg, space, task))
     # Checked before the Trainer exists: a bad checkpoint fails with one line and no noise.
     ckpt = resume_path(out_dir)
-    logger = build_logger(cfg.get("logger"), out_dir, job_type="supernet")
+    logger = build_logger(cfg.get("logger"), out_dir, **stage_run_names("supernet", task.name))
     try:
         trainer = build_trainer(cfg.trainer, out_dir=out_dir, logger=logger, callbacks=callbacks)
         if ckpt:
@@ -127,7 +129,7 @@ def run_supernet(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
                 bleu_limit=cfg.get("eval_bleu_limit"), beam=int(cfg.beam),
             )
             for callback in callbacks:
-                if getattr(type(callback), "__name__", "") == "SearchCallback" and callback.results:
+                if isinstance(callback, SearchCallback) and callback.results:
                     payload["search"] = {k: callback.results[-1][k]
                                          for k in ("best", "run_dir", "algorithm")}
             payload["wall_seconds"] = time.perf_counter() - started

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from llmpp.config import build
+from llmpp.errors import ConfigError
 from llmpp.utils.logs import quiet_wandb
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,11 @@ def build_logger(cfg: Any, out_dir: Path, **settings: Any) -> Any:
     ``settings`` (``group``, ``job_type``, ``name``) fill W&B keys the config left
     null; other loggers ignore them.
     """
-    if cfg is None or cfg.get("_target_") in (None, "none"):
+    if cfg in (None, False, "none", "null"):
+        return None
+    if not hasattr(cfg, "get"):
+        raise ConfigError(f"logger={cfg!r} is not a logger config; choose logger=wandb|csv|none")
+    if cfg.get("_target_") in (None, "none"):
         return None
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     extra: dict[str, Any] = {}

@@ -41,7 +41,10 @@ class StatusLines(ProgressBar):
             return
         self._last = now
         metrics = self.get_metrics(trainer, trainer.lightning_module)
-        shown = ", ".join(f"{k} {v}" for k, v in metrics.items() if k != "v_num")
+        shown = ", ".join(
+            f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+            for k, v in metrics.items() if k != "v_num"
+        )
         total = trainer.max_steps if trainer.max_steps and trainer.max_steps > 0 else "?"
         log.info("step %d/%s%s", trainer.global_step, total, f": {shown}" if shown else "")
 

@@ -36,3 +36,29 @@ def quiet_wandb(logger: L | None = None) -> L | None:
     if isinstance(init, dict) and init.get("anonymous") is None:
         init.pop("anonymous", None)
     return logger
+
+
+class _DropLines:
+    """A logging filter that drops records whose message contains one of ``needles``."""
+
+    def __init__(self, *needles: str) -> None:
+        self.needles = needles
+
+    def filter(self, record: Any) -> bool:
+        message = record.getMessage()
+        return not any(needle in message for needle in self.needles)
+
+
+def quiet_third_party() -> None:
+    """Drop library lines that say nothing about the user's run.
+
+    Lightning advertises a logging product on every Trainer and a torch deprecation
+    inside Lightning warns on every fit; neither is actionable for an llmpp user.
+    """
+    import logging
+    import warnings
+
+    tip = _DropLines("Tip: For seamless cloud logging")
+    for name in ("lightning.pytorch.utilities.rank_zero", "lightning.pytorch"):
+        logging.getLogger(name).addFilter(tip)
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")

@@ -11,9 +11,9 @@ from llmpp.distill.teacher import sampled_pool
 from llmpp.errors import ConfigError, CorruptFileError, DataNotFoundError
 from llmpp.evaluation.metrics import kendall_tau, mae
 from llmpp.predictors.base import Demonstration, TaskContext
-from llmpp.testing.predictor_contract import check_predictor_contract
 from llmpp.predictors.llm_distill import LLMDistillPredictor
 from llmpp.task import TaskSpec
+from llmpp.testing.predictor_contract import check_predictor_contract
 
 SYNTHETIC = TaskSpec(
     name="synthetic_en_de", title="s", source_lang="en", target_lang="de", vocab_size=1000

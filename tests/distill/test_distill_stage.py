@@ -14,7 +14,8 @@ from llmpp.errors import ConfigError
 from llmpp.stages.benchmark import run_benchmark
 from llmpp.stages.distill import run_distill
 
-QUICK = ["regressor.max_epochs=25", "regressor.patience=5", "regressor.progress_bar=false"]
+QUICK = ["regressor.max_epochs=25", "regressor.patience=5", "regressor.progress_bar=false",
+         "logger=none"]
 
 
 def test_distill_stage_from_labels_file(compose, tmp_path, mini_space, mini_labels_file):

@@ -66,6 +66,7 @@ def test_bad_override_is_one_line_and_exit_2(case: str, capsys) -> None:
         assert fragment in lines[0], lines[0]
 
 
+@pytest.mark.slow  # a fresh interpreter imports torch and Lightning: 10-40 s on 2 busy cores
 def test_console_script_refuses_a_wrong_type_in_a_run_step(tmp_path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "llmpp.cli", "run", "supernet.trainer.max_steps=ten"],

@@ -24,10 +24,9 @@ def primary_configs() -> list[str]:
 
 def choices_of(stage: str) -> dict[str, str | None]:
     """Every config group the stage's defaults tree selects (nested ones included)."""
-    from hydra import compose, initialize_config_dir
+    from llmpp.config import compose
 
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
-        cfg = compose(stage, ["arch=x"] if stage == "describe" else [], return_hydra_config=True)
+    cfg = compose(stage, ["arch=x"] if stage == "describe" else [], return_hydra_config=True)
     return dict(cfg.hydra.runtime.choices)
 
 

@@ -16,6 +16,7 @@ from llmpp.task import TaskSpec
 
 TINY = MeasureConfig(beam=2, src_len=4, tgt_len=3, warmup=0, repeats=3)
 TINY_OVERRIDES = [
+    "logger=none",  # tests that check logging ask for it
     "measure.beam=2", "measure.src_len=4", "measure.tgt_len=3",
     "measure.warmup=0", "measure.repeats=2", "progress=false",
 ]

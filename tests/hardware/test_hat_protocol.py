@@ -40,7 +40,9 @@ def test_hat_protocol_times_parts_separately(mini_space, monkeypatch):
     monkeypatch.setattr(Transformer, "decode", count("decode", decode))
     config = replace(TINY, protocol="hat", warmup=1, repeats=4)
     meter = LatencyMeter(vocab_size=1000, qkv_dim=mini_space.qkv_dim, config=config)
-    [record] = meter.measure([mini_space.smallest()])
+    rounds = []
+    [record] = meter.measure([mini_space.smallest()], on_round=lambda: rounds.append(1))
+    assert len(rounds) == 4  # one per repeat, as the stage's progress bar counts
     # One encoding to feed the decoder, then (warmup + repeats) per part; each decoder
     # run is tgt_len incremental steps on the beam batch.
     assert calls["encode"] == 1 + 1 + 4

@@ -11,17 +11,15 @@ import sys
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from llmpp.utils.paths import conf_dir
+from llmpp.config import compose
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def hydra_cfg(stage: str, overrides: list[str]):
-    with initialize_config_dir(version_base="1.3", config_dir=str(conf_dir()), job_name=stage):
-        return compose(config_name=stage, overrides=overrides, return_hydra_config=True)
+    return compose(stage, overrides, return_hydra_config=True)
 
 
 def sbatch_text(launcher_cfg, folder: Path) -> str:

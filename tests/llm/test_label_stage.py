@@ -35,6 +35,7 @@ def overrides(srv, gold_root, *extra):
         "llm.backoff_base=0.01",
         f"benchmark.root={gold_root}",
         "predictor.progress=false",
+        "logger=none",
         *extra,
     ]
 

@@ -34,8 +34,9 @@ def check_wandb_runs(artifacts: Path, group: str) -> None:
     # HS-NAS's scores live under each predictor's own key, never mixed in one chart.
     assert {"search/best_score/llm_distill", "search/best_score/supernet"} <= keys
     assert "search/best_score" not in keys and "search/phase" in keys
-    assert any(k.startswith("train/") for k in by_step["supernet"][0].metric_keys)
-    assert not any(k.startswith("search/") for k in by_step["supernet"][0].metric_keys)
+    supernet_keys = by_step["supernet"][0].metric_keys
+    assert any(k.startswith(("train/", "val/", "eval/")) for k in supernet_keys)
+    assert not any(k.startswith("search/") for k in supernet_keys)
 
 
 def test_run_smoke_then_rerun_reuses_every_stage(tmp_path) -> None:

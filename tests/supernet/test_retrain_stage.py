@@ -22,7 +22,23 @@ def test_one_architecture(compose, tmp_path, mini_space):
     payload = run_retrain(compose("retrain", [*FAST, f"arch={arch_file}"]), tmp_path / "run")
     saved = json.loads((tmp_path / "run" / "retrain.json").read_text())
     assert saved["valid_BLEU"] == payload["valid_BLEU"] and "test_loss" in saved
-    assert saved["steps"] == 2 and saved["bleu_signature"].startswith("nrefs:1")
+    assert saved["steps"] == 2 and saved["sacrebleu_signature"].startswith("nrefs:1")
+    # Both BLEUs, named apart; {split}_BLEU is the one bleu_reported names.
+    assert {"valid_sacrebleu", "valid_bleu_tokenized_compound", "test_sacrebleu",
+            "test_bleu_tokenized_compound"} <= set(saved)
+    assert saved["bleu_reported"] == "sacrebleu" and saved["valid_BLEU"] == saved["valid_sacrebleu"]
+    assert saved["bleu_decoding"] == {"beam": 1, "length_penalty": 1.0}
+
+
+def test_hats_bleu_protocol_reaches_the_evaluation(compose, tmp_path, mini_space):
+    """The paper presets' settings (beam 4, length penalty 0.6, HAT's BLEU reported)."""
+    arch_file = tmp_path / "arch.yaml"
+    arch_file.write_text(yaml.safe_dump(mini_space.smallest().to_hat()))
+    cfg = compose("retrain", [*FAST, f"arch={arch_file}", "beam=4", "length_penalty=0.6",
+                              "bleu_reported=bleu_tokenized_compound"])
+    saved = run_retrain(cfg, tmp_path / "run")
+    assert saved["bleu_decoding"] == {"beam": 4, "length_penalty": 0.6}
+    assert saved["valid_BLEU"] == saved["valid_bleu_tokenized_compound"]
 
 
 def test_gold_set_layout(compose, tmp_path, mini_space):

@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "hardware"))
 from hardware_helpers import TINY_OVERRIDES  # noqa: E402
 
 # A user who interpolates the key into the config: it must still never be logged.
-LEAKY = ["+llm.api_key=${oc.env:OPENAI_API_KEY}", "+note=key ${oc.env:OPENAI_API_KEY}"]
+LEAKY = ["+api_key=${oc.env:OPENAI_API_KEY}", "+note=key ${oc.env:OPENAI_API_KEY}"]
 
 
 def has(*keys: str):
@@ -36,19 +36,20 @@ def test_benchmark_run_holds_metrics_plot_and_json(compose, tmp_path, gold_root)
     for seed, row in result["seeds"].items():
         for metric in ("mae", "kendall", "spearman", "precision_at_5"):
             assert run.summary[f"wmt14_en_de/seeds/{seed}/{metric}"] == pytest.approx(row[metric])
-    assert run.summary["scatter/wmt14_en_de/_type"] == "image-file"
+    assert run.summary["scatter/wmt14_en_de/_type"] == "images/separated"
     assert run.summary["seeds/_type"] == "table-file" and run.summary["seeds/nrows"] == 3
     assert run.config["predictor"]["_target_"].endswith("RecordedPredictor")
-    assert "api_key" not in run.config["llm"] and run.config["note"] == "<redacted>"
+    assert "api_key" not in run.config and run.config["note"] == "<redacted>"
     files = run.path.parent / "files"
     assert list(files.glob("media/images/scatter/*.png")), "the scatter plot as an image"
-    assert _artifact_files(run.path) == {"benchmark.json"}
+    assert _artifact_files(run.path, "benchmark") == {"benchmark.json"}
     assert_no_secret(tmp_path)
 
 
 def test_logger_none_writes_no_run(compose, tmp_path, gold_root):
     run_benchmark(compose("benchmark", [f"benchmark.root={gold_root}", "logger=none"]), tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["benchmark.json", "scatter_wmt14_en_de.png"]
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert written == ["benchmark.json", "scatter_wmt14_en_de.png"]
 
 
 def test_label_run_holds_llm_cost(compose, tmp_path, gold_root):
@@ -67,7 +68,7 @@ def test_label_run_holds_llm_cost(compose, tmp_path, gold_root):
     assert run.summary["wmt14_en_de/labelled"] == 6 and run.summary["rows"] == 6
     for key in ("cache_hits", "failures", "prompt_tokens", "completion_tokens", "usd"):
         assert run.summary[f"wmt14_en_de/cost/{key}"] == cost[key]
-    assert _artifact_files(run.path) == {"label.json", "labels.jsonl"}
+    assert _artifact_files(run.path, "label") == {"label.json", "labels.jsonl"}
     assert_no_secret(tmp_path)
 
 
@@ -84,7 +85,7 @@ def test_distill_run_holds_fit_to_teacher(compose, tmp_path, gold_root):
     assert run.summary["heldout/kendall"] == pytest.approx(report["heldout"]["kendall"])
     assert run.summary["epochs"] == report["epochs"] and run.summary["labels/used"] == 60
     assert run.summary["throughput/labels_per_second"] > 0
-    assert _artifact_files(run.path) == {"distill.json"}
+    assert _artifact_files(run.path, "distill") == {"distill.json"}
     assert_no_secret(tmp_path)
 
 
@@ -100,17 +101,17 @@ def test_latency_run_holds_mape_tau_retest_spread(compose, tmp_path):
     spread = payload["spread"]["iqr_over_median"]["median"]
     assert run.summary["spread/iqr_over_median/median"] == pytest.approx(spread)
     assert run.config["measure"]["repeats"] == 2
-    assert _artifact_files(run.path) == {"latency.json"}
+    assert _artifact_files(run.path, "latency") == {"latency.json"}
     assert_no_secret(tmp_path)
 
 
-def _artifact_files(run_file: Path) -> set[str]:
-    """Names of the files the run's logged artifact holds (from its manifest)."""
+def _artifact_files(run_file: Path, kind: str) -> set[str]:
+    """Names of the files the run's artifacts of type ``kind`` hold (from their manifests)."""
     from llmpp.testing.wandb_offline import records
 
     names: set[str] = set()
     for record in records(run_file):
-        if record.WhichOneof("record_type") == "artifact":
+        if record.WhichOneof("record_type") == "artifact" and record.artifact.type == kind:
             names.update(entry.path for entry in record.artifact.manifest.contents)
     return names
 
