@@ -41,7 +41,7 @@ SEARCHES = {
     "hs_nas_racing": ["search=hs_nas", "++predictors.supernet.race_fraction={race_fraction}",
                       "++predictors.supernet.race_keep={parents}"],
     "hs_nas_adaptive": ["search=hs_nas_adaptive"],
-    "random": ["search=random", "search.samples_per_iteration={random_samples}",
+    "random": ["search=random", "search.population_size={random_samples}",
                "search.keep={parents}"],
 }
 

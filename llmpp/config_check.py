@@ -7,8 +7,8 @@ never). Here every block is checked where it is composed:
 - a block with a ``_target_`` against the target's own signature: its parameters are
   the known keys and their type hints the types (``**kwargs`` forwarded to a base class
   are followed up the MRO), so a new option of a class needs no second schema;
-- a plain-data block against the small table below (``STEP_KEYS``, ``STAGE_KEYS``),
-  which points at a dataclass where the stage feeds the block to one.
+- a plain-data block against the small table in ``llmpp.config_schema``, which
+  points at a dataclass where the stage feeds the block to one.
 
 Values that are interpolations (``${seed}``) or still missing (``???``) are skipped:
 their source is checked where it is set, a missing value by the stage that needs it.
@@ -25,119 +25,18 @@ import os
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from functools import cache
 from pathlib import PurePath
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from llmpp.config_schema import SHARED, Fields, NodeSpec, NodesSpec, Registry, stage_schema
 from llmpp.errors import ConfigError
 
 # Hydra's own keys in a ``_target_`` block.
 HYDRA_KEYS = frozenset({"_target_", "_partial_", "_recursive_", "_convert_", "_args_"})
 MAX_PROBLEMS = 3  # shown in the one-line error; the rest are counted
-
-
-class _Node:
-    """Spec marker: a block built by its ``_target_`` (or null)."""
-
-
-class _Nodes:
-    """Spec marker: a mapping of names to ``_target_`` blocks (callbacks, predictors)."""
-
-
-NODE, NODES = _Node(), _Nodes()
-
-
-@dataclass(frozen=True)
-class Fields:
-    """Spec of a block whose keys are a class's constructor parameters.
-
-    Args:
-        target: ``package.module.Class`` (imported when a config uses the block).
-        runtime: parameters the stage passes itself (not config keys).
-        extra: keys the stage reads besides the class's parameters, with their types.
-    """
-
-    target: str
-    runtime: tuple[str, ...] = ()
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Registry:
-    """Spec of a mapping ``name -> options`` where ``module:NAME`` maps names to classes."""
-
-    path: str
-
-
-TRACKING = {"tags": list[str], "table_rows": int | None, "progress": bool}
-CHECKPOINTS = {"supernet_checkpoint": str | None, "distill_checkpoint": str | None}
-TRAINING_GROUPS = {"optim": NODE, "trainer": NODE, "callbacks": NODES}
-
-# Slots every primary config may hold (conf/stage_defaults.yaml and the config groups).
-SHARED: dict[str, Any] = {
-    "seed": int,
-    "resume": str | None,
-    "task": Fields("llmpp.task.TaskSpec", extra={"members": list[str], "data": dict[str, Any]}),
-    "callbacks": NODES,
-    "predictors": NODES,
-    **{group: NODE for group in ("space", "logger", "model", "data", "optim", "trainer",
-                                 "benchmark", "predictor", "llm", "prompt", "search",
-                                 "constraint", "hardware")},
-}
-
-# A stage's own settings (conf/steps/<stage>.yaml): the root of `llmpp <stage>` and the
-# step's block in `llmpp run`.
-STEP_KEYS: dict[str, dict[str, Any]] = {
-    "supernet": {**TRAINING_GROUPS, "eval_archs": list[str], "eval_bleu_limit": int | None,
-                 "beam": int},
-    "retrain": {
-        **TRAINING_GROUPS, "arch": str | dict[str, Any] | None, "archs": str | list[Any] | None,
-        "n_archs": int, "sample_seed": int, "eval_bleu_limit": int | None, "beam": int,
-        "keep_checkpoints": bool, "split": {"seeds": list[int], "demos": int, "test": int},
-        "supernet_checkpoint": str | None,
-    },
-    "latency": {
-        "n_archs": int, "sample_seed": int, "test_fraction": float, "chunk": int,
-        "retest": int, "progress": bool,
-        "measure": Fields("llmpp.hardware.measure.MeasureConfig", runtime=("seed",)),
-        "fit": {"model": str, "cv_folds": int,
-                "models": Registry("llmpp.hardware.predictor:MODELS")},
-    },
-    "label": {"predictor": NODE, "pool": str, "pool_seeds": list[int], "demo_seeds": list[int],
-              "n_archs": int, "sample_seed": int, "limit": int | None, "chunk": int},
-    "distill": {
-        "labels": str | None,
-        "teacher": {"predictor": NODE, "pool": str, "n_archs": int, "demo_seeds": list[int],
-                    "pool_seeds": list[int]},
-        "regressor": Fields("llmpp.distill.train.TrainConfig", runtime=("seed",),
-                            extra={"features": str, "label_seed": int | None}),
-    },
-}
-
-# `llmpp run`: step block -> the stage it runs (llmpp/pipeline/plan.py; a test keeps
-# the two equal).
-RUN_STEPS = {"supernet": "supernet", "latency": "latency", "gold": "retrain",
-             "label": "label", "distill": "distill", "retrain": "retrain"}
-
-# Root keys of each primary config (conf/<name>.yaml) besides SHARED.
-STAGE_KEYS: dict[str, dict[str, Any]] = {
-    "benchmark": {"plots": bool, "supernet_checkpoint": str | None},
-    "data_stage": {"build": {"workers": int | None, "chunk_pairs": int}},
-    "describe": {"arch": str | dict[str, Any]},
-    "distill": {**STEP_KEYS["distill"], "supernet_checkpoint": str | None},
-    "label": STEP_KEYS["label"],
-    "latency": STEP_KEYS["latency"],
-    "report": {"dirs": list[str], "out": str | None, "plots": bool},
-    "retrain": STEP_KEYS["retrain"],
-    "search": {**CHECKPOINTS, "tracking": TRACKING},
-    "supernet": {**STEP_KEYS["supernet"], **CHECKPOINTS, "tracking": TRACKING},
-    "run": {**CHECKPOINTS, "tracking": TRACKING, "run": {"artifacts": str},
-            **{step: STEP_KEYS[stage] for step, stage in RUN_STEPS.items()}},
-}
-
 
 def check_config(cfg: DictConfig | Mapping[str, Any], config_name: str) -> None:
     """Raise one ``ConfigError`` line naming every wrong key, value and expected type.
@@ -160,8 +59,8 @@ def config_problems(cfg: DictConfig | Mapping[str, Any], config_name: str) -> li
     raw = OmegaConf.to_container(cfg, resolve=False) if isinstance(cfg, DictConfig) else cfg
     raw = {k: v for k, v in dict(raw).items() if k != "hydra"}
     checker = _Checker()
-    own = STAGE_KEYS.get(config_name)
-    checker.block(raw, {**SHARED, **(own or {})}, "", strict=own is not None)
+    schema = stage_schema(config_name)
+    checker.block(raw, schema or SHARED, "", strict=schema is not None)
     return checker.problems
 
 
@@ -194,9 +93,9 @@ class _Checker:
     def value(self, value: Any, spec: Any, path: str) -> None:
         if _skipped(value):
             return
-        if isinstance(spec, _Node):
+        if isinstance(spec, NodeSpec):
             self.node(value, path)
-        elif isinstance(spec, _Nodes):
+        elif isinstance(spec, NodesSpec):
             if value is not None and not isinstance(value, dict):
                 self._wrong(path, value, "a mapping of _target_ blocks")
             for name, node in (value or {}).items() if isinstance(value, dict) else ():
@@ -346,10 +245,12 @@ def signature_schema(target: str) -> tuple[dict[str, Any], bool, frozenset[str]]
             if param.kind is param.VAR_KEYWORD:
                 continue
             hints.setdefault(param.name, types_of.get(param.name, Any))
-            if param.default is None:
+            # null stands for "not set" where the target has no default: it says so itself.
+            if param.default is None or param.default is param.empty:
                 none_ok.add(param.name)
         open_kwargs = any(p.kind is p.VAR_KEYWORD for p in parameters)
-        break
+        if not open_kwargs:
+            break
     # Every ``__init__`` of the MRO forwarded ``**kwargs`` (or a function takes them).
     return hints, open_kwargs, frozenset(none_ok)
 

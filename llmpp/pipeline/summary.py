@@ -15,7 +15,15 @@ def build_summary(results: dict[str, dict[str, Any]], reused: dict[str, bool]) -
     for task in label.get("tasks", {}).values():
         for key, value in task.get("cost", {}).items():
             cost[key] = cost.get(key, 0) + value
+    warnings = []
+    for name in search.get("constant_scores") or []:
+        warnings.append(f"the search's predictor {name} gave (nearly) constant scores: it could "
+                        "not rank the population while it was in charge")
+    if label.get("constant_labels"):
+        warnings.append("the LLM's labels are (nearly) constant: Distill-PP learned no ranking "
+                        "from them (a stronger llm= helps)")
     return {
+        "warnings": warnings,
         "task": search.get("task"),
         "hardware": search.get("hardware"),
         "constraint": search.get("constraint"),

@@ -24,9 +24,10 @@ class Evolution(SearchAlgorithm):
     Args:
         space, constraint, seed, iterations, predictor: see ``SearchAlgorithm``.
         population_size: size of the first (random) population.
-        parents: how many of the best survive each iteration.
-        mutations: children made by mutation per iteration.
-        crossovers: children made by crossover per iteration.
+        parents: how many of the best survive each iteration (None: a fifth of the
+            population, HAT's 25 of 125).
+        mutations: children made by mutation per iteration (None: half the rest).
+        crossovers: children made by crossover per iteration (None: the other half).
         mutation_prob: per-gene resampling probability (ignored if ``mutation`` given).
         mutation, crossover, sampling, generator: injected strategies.
     """
@@ -42,9 +43,9 @@ class Evolution(SearchAlgorithm):
         iterations: int = 30,
         predictor: str = "supernet",
         population_size: int = 125,
-        parents: int = 25,
-        mutations: int = 50,
-        crossovers: int = 50,
+        parents: int | None = None,
+        mutations: int | None = None,
+        crossovers: int | None = None,
         mutation_prob: float = 0.3,
         mutation: Mutation | None = None,
         crossover: Crossover | None = None,
@@ -58,6 +59,14 @@ class Evolution(SearchAlgorithm):
             iterations=iterations,
             predictor=predictor,
         )
+        # HAT's proportions (25 + 50 + 50 = 125) for any population size left unset.
+        if parents is None:
+            parents = max(1, int(population_size) // 5)
+        rest = max(0, int(population_size) - int(parents))
+        if mutations is None:
+            mutations = rest - rest // 2
+        if crossovers is None:
+            crossovers = rest // 2
         if min(population_size, parents) < 1 or min(mutations, crossovers) < 0:
             raise ValueError("population_size and parents must be >= 1, children >= 0")
         self.population_size = int(population_size)

@@ -87,7 +87,11 @@ def search_payload(
         },
         "iterations": result.history,
         "wall_seconds": result.wall_seconds,
-        "evaluations": {"by_predictor": result.evaluations},
+        "evaluations": {"by_predictor": result.evaluations,
+                        "cache_hits_by_predictor": dict(result.cache_hits)},
+        # Predictors whose scores on a population were (nearly) constant: they could not
+        # rank it, and the search walked at random while they were in charge.
+        "constant_scores": list(result.constant_scores),
         "cost": result.cost,
         **(result.extra and {"details": result.extra} or {}),
         **(extra or {}),

@@ -16,7 +16,7 @@ class RandomSearch(SearchAlgorithm):
 
     Args:
         space, constraint, seed, iterations, predictor: see ``SearchAlgorithm``.
-        samples_per_iteration: architectures proposed per iteration.
+        population_size: architectures proposed per iteration.
         keep: how many of the best so far form the reported population.
     """
 
@@ -30,7 +30,7 @@ class RandomSearch(SearchAlgorithm):
         seed: int = 0,
         iterations: int = 30,
         predictor: str = "supernet",
-        samples_per_iteration: int = 125,
+        population_size: int = 125,
         keep: int = 125,
         generator: Generator | None = None,
     ) -> None:
@@ -41,7 +41,7 @@ class RandomSearch(SearchAlgorithm):
             iterations=iterations,
             predictor=predictor,
         )
-        self.samples_per_iteration = int(samples_per_iteration)
+        self.population_size = int(population_size)
         self.keep = int(keep)
         self.sampling = Sampling()
         self.generator = generator or Generator(constraint=self.constraint)
@@ -53,7 +53,7 @@ class RandomSearch(SearchAlgorithm):
         if self.candidates is None:
             self.candidates = self.generator.generate(
                 lambda rng: self.sampling(self.space, rng),
-                self.samples_per_iteration,
+                self.population_size,
                 self.rng,
                 self.seen,
             )

@@ -63,8 +63,6 @@ class SearchRunner:
         scorer: the memoising scorer holding every predictor the search names.
         run_dir: where the state file goes (``None``: nothing saved).
         listeners: callbacks told about the search's start, iterations and end.
-        loggers: deprecated spelling for listeners with a ``log_iteration(record,
-            totals)`` method (today's ``SearchTracker``); use ``listeners``.
         progress: show a progress bar over iterations.
     """
 
@@ -75,13 +73,12 @@ class SearchRunner:
         scorer: MemoScorer,
         run_dir: str | Path | None = None,
         listeners: Sequence[SearchListener] = (),
-        loggers: Sequence[Any] = (),
         progress: bool = True,
     ) -> None:
         self.algorithm = algorithm
         self.scorer = scorer
         self.run_dir = Path(run_dir) if run_dir is not None else None
-        self.listeners = [*listeners, *(_LogIteration(logger) for logger in loggers)]
+        self.listeners = list(listeners)
         self.progress = progress
         self.history: list[dict[str, Any]] = []
         self.elapsed = 0.0
@@ -212,13 +209,3 @@ class SearchRunner:
                 {r["predictor"] for r in self.history if r.get("constant_scores")}
             ),
         )
-
-
-class _LogIteration(SearchListener):
-    """Adapts an object with ``log_iteration(record, totals)`` (the deprecated ``loggers``)."""
-
-    def __init__(self, logger: Any) -> None:
-        self.logger = logger
-
-    def on_iteration_end(self, record: dict[str, Any], totals: dict[str, Any]) -> None:
-        self.logger.log_iteration(record, totals)

@@ -78,10 +78,6 @@ class SearchTracker(SearchListener):
         step = self.step_offset + record["iteration"] if self.owns_logger else None
         self.logger.log_metrics(metrics, step=step)
 
-    # The name the runner's older listener adapter calls.
-    def log_iteration(self, record: dict[str, Any], totals: dict[str, Any]) -> None:
-        self.on_iteration_end(record, totals)
-
     def log_table(self, key: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         if is_wandb(self.logger):
             self.logger.log_table(key=f"{self.prefix}{key}", columns=list(columns),

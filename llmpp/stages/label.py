@@ -26,6 +26,7 @@ from llmpp.config import build
 from llmpp.errors import ConfigError
 from llmpp.gold.records import load_gold_split, load_pool
 from llmpp.gold.source import GoldData
+from llmpp.metrics.ranking import constant_scores, constant_warning
 from llmpp.predictors.base import Demonstration, TaskContext
 from llmpp.predictors.llm_pp import Label, LLMPPPredictor
 from llmpp.space.architecture import Architecture
@@ -184,9 +185,15 @@ def run_label(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
                      pool_seed if pool_seed is not None else "sampled")
             part = label_task(cfg, task, space, gold, path, done, seed, pool_seed)
             tasks[task.name] = _merge(tasks.get(task.name, {}), part)
+    rows = read_labels(path)
+    predictions = [r["prediction"] for r in rows if r["prediction"] is not None]
+    constant = len(predictions) > 1 and constant_scores(predictions)
+    if constant:
+        log.warning(constant_warning("label: the teacher's labels", len(predictions)))
     summary = {
         "labels": str(path),
-        "rows": len(read_labels(path)),
+        "rows": len(rows),
+        "constant_labels": bool(constant),
         "tasks": tasks,
         "wall_seconds": time.perf_counter() - started,
     }

@@ -132,6 +132,8 @@ def main(cfg: DictConfig) -> None:
     out_dir = run_dir()
     summary = run_pipeline(cfg, out_dir)
     print(summary_table(summary))
+    for warning in summary.get("warnings", []):
+        log.warning(warning)
     print(f"\nwrote {out_dir / 'summary.json'}")
 
 

@@ -34,7 +34,7 @@ SMOKE = {
     "parents": 4,
     "mutations": 6,
     "crossovers": 6,
-    "samples_per_iteration": 12,
+    "population_size": 12,
     "trials_per_iteration": 8,
 }
 

@@ -2,25 +2,44 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf
 
 from llmpp import cli
 from llmpp.config import compose
-from llmpp.config_check import RUN_STEPS, STAGE_KEYS, check_config, config_problems
+from llmpp.config_check import (
+    _Checker,  # the walker itself, for single files
+    check_config,
+    config_problems,
+)
+from llmpp.config_schema import (
+    NODES,
+    RUN_STEPS,
+    SHARED,
+    STAGE_KEYS,
+    STEP_KEYS,
+    stage_schema,
+    yaml_keys,
+)
 from llmpp.errors import ConfigError
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
 PRIMARY = sorted(p.stem for p in CONF.glob("*.yaml") if p.stem != "stage_defaults")
 # The stage a preset is written for, by its name's prefix.
-PRESET_STAGE = {"bench": "benchmark", "distill": "distill", "hsnas": "run", "latency": "latency",
-                "run": "run"}
+def preset_stage(name: str) -> str:
+    """The stage a preset says it is for (its ``# stage:`` header line)."""
+    for line in (CONF / "experiment" / f"{name}.yaml").read_text().splitlines():
+        if line.startswith("# stage:"):
+            return line.split(":", 1)[1].strip()
+    raise AssertionError(f"{name} has no '# stage:' line")
 PRESETS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
 
 
@@ -32,8 +51,33 @@ def test_every_primary_config_passes_the_check(name: str) -> None:
 
 @pytest.mark.parametrize("preset", PRESETS)
 def test_every_preset_composes_and_passes_the_check(preset: str) -> None:
-    stage = PRESET_STAGE[preset.split("_")[0]]
+    stage = preset_stage(preset)
     assert config_problems(compose(stage, [f"experiment={preset}"]), stage) == []
+
+
+OPTIONS = sorted(p.relative_to(CONF).as_posix() for p in CONF.glob("*/*.yaml")
+                 if p.parent.name not in ("experiment", "steps", "sweep", "task", "hydra"))
+
+
+def load_option(path: Path) -> dict:
+    """An option file merged over the sibling options its defaults list names."""
+    data = yaml.safe_load(path.read_text()) or {}
+    merged = OmegaConf.create({})
+    for entry in data.pop("defaults", None) or []:
+        if isinstance(entry, str) and entry != "_self_" and "/" not in entry:
+            merged = OmegaConf.merge(merged, load_option(path.parent / f"{entry}.yaml"))
+    return OmegaConf.to_container(OmegaConf.merge(merged, data))
+
+
+@pytest.mark.parametrize("option", OPTIONS)
+def test_every_group_option_passes_the_check(option: str) -> None:
+    """Each option file's blocks against their targets (no composition: its own keys)."""
+    data = load_option(CONF / option)
+    group = option.split("/")[0]
+    spec = SHARED.get(group, NODES)
+    checker = _Checker()
+    checker.value(data, spec, group)
+    assert checker.problems == []
 
 
 # (stage and overrides, fragments of the one error line: key=value, expected type)
@@ -56,8 +100,11 @@ BAD_OVERRIDES = {
 
 
 @pytest.mark.parametrize("case", BAD_OVERRIDES)
-def test_bad_override_is_one_line_and_exit_2(case: str, capsys) -> None:
+def test_bad_override_is_one_line_and_exit_2(case: str, capsys, monkeypatch) -> None:
     argv, fragments = BAD_OVERRIDES[case]
+    # Should the check let the config through, the test fails instead of running the stage.
+    stage = importlib.import_module(f"llmpp.stages.{argv[0]}")
+    monkeypatch.setattr(stage, "main", lambda: pytest.fail(f"{argv} reached the stage"))
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
     lines = [line for line in err.splitlines() if line.strip()]
@@ -106,8 +153,28 @@ def test_run_steps_match_the_pipeline_plan() -> None:
     assert RUN_STEPS == {step.block: step.stage for step in PIPELINE if step.block}
 
 
+@pytest.mark.parametrize("name", PRIMARY)
+def test_every_key_of_a_stage_yaml_has_a_type_in_the_table(name: str) -> None:
+    """Untyped keys are accepted (a new option never blocks its stage); this test asks
+    for their type in config_check's table."""
+    typed = {**SHARED, **STAGE_KEYS[name]}
+    files = [f"{name}.yaml"] + ([f"steps/{name}.yaml"] if name in STEP_KEYS else [])
+    untyped = {k for f in files for k in yaml_keys(f)} - set(typed)
+    assert not untyped, f"add the types of {sorted(untyped)} to llmpp/config_check.py"
+    for stage in sorted(set(RUN_STEPS.values())) if name == "run" else ():
+        untyped = set(yaml_keys(f"steps/{stage}.yaml")) - set(STEP_KEYS[stage])
+        assert not untyped, f"add the types of {sorted(untyped)} to STEP_KEYS[{stage!r}]"
+
+
+def test_a_key_only_in_the_yaml_is_known_untyped_and_a_typo_is_not() -> None:
+    schema = stage_schema("retrain")
+    assert schema is not None and schema["beam"] is int
+    assert problems({"keep_checkpoint": True}, "retrain")  # typo: still unknown
+    assert not problems({"eval_bleu_limit": None, "split": {"demos": 2}}, "retrain")
+
+
 def test_every_preset_has_a_stage() -> None:
-    assert {p.split("_")[0] for p in PRESETS} <= set(PRESET_STAGE)
+    assert {preset_stage(p) for p in PRESETS} <= set(STAGE_KEYS)
 
 
 # ---- the checker on small configs (no composition): each rule has a case ---------------

@@ -113,6 +113,20 @@ def smoke_latency(cfg, tmp: Path) -> None:
     assert payload["counts"]["measured_now"] == 4
 
 
+def smoke_search(cfg, tmp: Path) -> None:
+    """The preset's search with cheap stand-ins for the checkpoints' predictors."""
+    from llmpp.stages.search import run_search
+
+    with open_dict(cfg):
+        for name in ("supernet", "llm_distill"):
+            cfg.predictors[name] = {"_target_": "llmpp.testing.toy.ToyPredictor", "seed": 1}
+        cfg.search.iterations, cfg.search.population_size = 2, 8
+        cfg.logger = {"_target_": None}
+        cfg.tracking.progress = False
+    payload = run_search(cfg, tmp)
+    assert len(payload["iterations"]) == 2
+
+
 def smoke_distill(cfg, tmp: Path, gold_root: Path) -> None:
     """The preset's regressor on a few labels from a free teacher (no LLM, no supernet)."""
     from llmpp.stages.distill import run_distill
@@ -182,5 +196,7 @@ def test_preset_runs_in_smoke_mode(path, tmp_path, gold_root, compose, monkeypat
         smoke_run(path.stem, cfg)
     elif stage == "distill":
         smoke_distill(cfg, tmp_path, gold_root)
+    elif stage == "search":
+        smoke_search(cfg, tmp_path)
     else:
         raise AssertionError(f"no smoke mode for stage {stage!r}: add one here")

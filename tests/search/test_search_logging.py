@@ -49,7 +49,7 @@ def test_search_csv_logger(tmp_path):
 
 
 def test_search_logger_none_writes_no_logs(tmp_path):
-    run_search(toy_config(["logger=none", "search=random", "search.samples_per_iteration=8"]),
+    run_search(toy_config(["logger=none", "search=random", "search.population_size=8"]),
                tmp_path)
     assert not (tmp_path / "wandb").exists() and not list(tmp_path.rglob("metrics.csv"))
     assert (tmp_path / "search.json").is_file()
