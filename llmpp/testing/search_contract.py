@@ -34,7 +34,6 @@ SMOKE = {
     "parents": 4,
     "mutations": 6,
     "crossovers": 6,
-    "population_size": 12,
     "trials_per_iteration": 8,
 }
 
