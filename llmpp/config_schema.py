@@ -69,6 +69,10 @@ SHARED: dict[str, Any] = {
                                  "constraint", "hardware")},
 }
 
+# How a search's first population is made (search stage and the run's search step).
+INIT: dict[str, Any] = {"kind": str, "gflops": float | None, "count": int, "max_rounds": int,
+                        "demo_seed": int}
+
 # A stage's own settings (conf/steps/<stage>.yaml): the root of `llmpp <stage>` and the
 # step's block in `llmpp run`.
 STEP_KEYS: dict[str, dict[str, Any]] = {
@@ -114,9 +118,9 @@ STAGE_KEYS: dict[str, dict[str, Any]] = {
     "latency": STEP_KEYS["latency"],
     "report": {"dirs": list[str], "out": str | None, "plots": bool},
     "retrain": STEP_KEYS["retrain"],
-    "search": {**CHECKPOINTS, "tracking": TRACKING},
+    "search": {**CHECKPOINTS, "tracking": TRACKING, "init": INIT},
     "supernet": {**STEP_KEYS["supernet"], **CHECKPOINTS, "tracking": TRACKING},
-    "run": {**CHECKPOINTS, "tracking": TRACKING, "run": {"artifacts": str},
+    "run": {**CHECKPOINTS, "tracking": TRACKING, "init": INIT, "run": {"artifacts": str},
             **{step: STEP_KEYS[stage] for step, stage in RUN_STEPS.items()}},
 }
 

@@ -32,6 +32,7 @@ from llmpp.distill.model import DistillRegressor
 from llmpp.errors import ConfigError
 from llmpp.evaluation.metrics import kendall_tau, mae
 from llmpp.metrics.ranking import constant_scores, constant_warning
+from llmpp.training.progress import progress_callback
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +147,8 @@ def _trainer(config: TrainConfig, callbacks: list[Callback]) -> L.Trainer:
         limits["limit_val_batches"] = 0
     else:
         limits = {"max_epochs": config.max_epochs}
+    if config.progress_bar:  # a bar on a terminal, a few status lines in a log file
+        callbacks = [*callbacks, progress_callback()]
     return L.Trainer(
         accelerator="cpu",
         devices=1,

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from llmpp.constraints import Constraint, NoConstraint
+from llmpp.errors import ConfigError
 from llmpp.space.architecture import Architecture
 from llmpp.space.search_space import SearchSpace
 
@@ -121,6 +122,14 @@ class SearchAlgorithm(ABC):
         Args:
             score: ``(predictor name, archs) -> scores``, the runner's memoised scorer.
         """
+
+    def seed_population(self, archs: Sequence[Architecture]) -> int:
+        """Start the first population from ``archs`` (e.g. an LLM's proposals); returns how
+        many were taken. Algorithms without a population refuse (``search.init=llm``)."""
+        raise ConfigError(
+            f"search {self.name} has no first population to seed; use search.init.kind=random "
+            "or an evolutionary search (evolution, hs_nas)"
+        )
 
     def describe(self) -> dict[str, Any]:
         """Settings worth recording in ``search.json`` (the schedule, the objective)."""

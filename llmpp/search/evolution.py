@@ -9,6 +9,7 @@ memoised scores, so only the children cost predictor calls.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from llmpp.constraints import Constraint
@@ -79,6 +80,24 @@ class Evolution(SearchAlgorithm):
         self.generator = generator or Generator(constraint=self.constraint)
         self.candidates: list[Architecture] | None = None
         self.last_scored: list[Scored] = []
+
+    def seed_population(self, archs: Sequence[Architecture]) -> int:
+        """The first population: the given architectures that are valid, new and satisfy the
+        constraint (at most ``population_size``), filled up with random samples."""
+        if self.candidates is not None:
+            raise ValueError("seed_population must come before the first ask")
+        taken: dict[str, Architecture] = {}
+        for arch in archs:
+            if len(taken) == self.population_size:
+                break
+            if self.space.contains(arch) and self.constraint.is_satisfied(arch):
+                taken.setdefault(arch.key(), arch)
+        fill = self.generator.generate(
+            lambda rng: self.sampling(self.space, rng), self.population_size - len(taken),
+            self.rng, set(taken),
+        )
+        self.candidates = [*taken.values(), *fill]
+        return len(taken)
 
     def ask(self) -> list[Architecture]:
         if self.candidates is None:

@@ -53,6 +53,7 @@ class SearchSession:
         config: the (scrubbed) settings logged as the run's config.
         table_rows: scored architectures in the logged table (None: all).
         progress: show progress over iterations.
+        extra: more fields for ``search.json`` (e.g. how the first population was made).
     """
 
     def __init__(
@@ -69,6 +70,7 @@ class SearchSession:
         config: dict[str, Any] | None = None,
         table_rows: int | None = 2000,
         progress: bool = True,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         self.out_dir = Path(out_dir)
         self.algorithm, self.predictors = algorithm, dict(predictors)
@@ -78,6 +80,7 @@ class SearchSession:
         self.config = scrub(config or {})
         self.table_rows = table_rows
         self.progress = progress
+        self.extra = dict(extra or {})
 
     def run(self) -> dict[str, Any]:
         """Search (resuming saved state), write outputs, log; returns search.json's payload."""
@@ -97,7 +100,7 @@ class SearchSession:
         payload = search_payload(
             result, task=self.task.name, hardware=self.hardware,
             constraint=describe_constraint(constraint), metrics=metrics,
-            extra={"space": self.space.name, "space_hash": self.space.hash()},
+            extra={"space": self.space.name, "space_hash": self.space.hash(), **self.extra},
         )
         paths = write_outputs(self.out_dir, payload, result, hardware=self.hardware,
                               pareto=self.algorithm.pareto(),

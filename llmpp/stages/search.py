@@ -21,6 +21,7 @@ from llmpp.errors import ConfigError
 from llmpp.search.session import SearchSession, prepare_predictors
 from llmpp.search.tracking import SearchTracker
 from llmpp.stages.common import CONF_DIR, guarded, run_dir
+from llmpp.stages.search_init import seed_first_population
 from llmpp.stages.searching import (
     build_constraint,
     build_search_predictors,
@@ -60,6 +61,7 @@ def run_search(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     space = build(cfg.space, "space")
     constraint = build_constraint(cfg, space, task)
     algorithm = build(cfg.search, "search", space=space, constraint=constraint, seed=int(cfg.seed))
+    init = seed_first_population(cfg, algorithm, task=task, space=space, constraint=constraint)
     predictors = prepare_predictors(
         build_search_predictors(cfg, algorithm.predictors()),
         task=task, space=space, seed=int(cfg.seed), run_dir=out_dir,
@@ -72,6 +74,7 @@ def run_search(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         constraint=constraint, hardware=hardware_name(cfg),
         tracker=SearchTracker(logger), config=logged_settings(cfg),
         table_rows=tracking.get("table_rows", 2000), progress=bool(tracking.get("progress", True)),
+        extra={"init": init} if init else None,
     )
     try:
         return session.run()

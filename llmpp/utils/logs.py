@@ -58,7 +58,10 @@ def quiet_third_party() -> None:
     import logging
     import warnings
 
-    tip = _DropLines("Tip: For seamless cloud logging")
+    # The device lines repeat for every Trainer of a pipeline (a dozen in `llmpp run`);
+    # latency.json and the W&B runs record the device once.
+    tip = _DropLines("Tip: For seamless cloud logging", "GPU available:", "TPU available:")
     for name in ("lightning.pytorch.utilities.rank_zero", "lightning.pytorch"):
         logging.getLogger(name).addFilter(tip)
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
+    warnings.filterwarnings("ignore", message=r".*smaller than the logging interval.*")
