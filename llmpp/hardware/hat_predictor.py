@@ -16,7 +16,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from llmpp.distill.model import build_mlp
 from llmpp.hardware.measure import torch_threads
 
 
@@ -62,7 +61,7 @@ class HATLatencyModel:
             generator = torch.Generator().manual_seed(seed)
             if self.lat_norm is None:
                 self.lat_norm = float(np.max(y)) or 1.0
-            self.net = build_mlp(x.shape[1], self.hidden, self.layers)
+            self.net = _build_mlp(x.shape[1], self.hidden, self.layers)
             xs = torch.as_tensor(x, dtype=torch.float32)
             ys = torch.as_tensor(y / self.lat_norm, dtype=torch.float32)
             optimiser = torch.optim.Adam(self.net.parameters(), lr=self.lr)
@@ -94,7 +93,15 @@ class HATLatencyModel:
     def from_state(cls, state: dict[str, Any], in_dim: int) -> HATLatencyModel:
         keys = ("hidden", "layers", "steps", "batch", "lr", "lat_norm")
         model = cls(**{k: state[k] for k in keys})
-        model.net = build_mlp(in_dim, model.hidden, model.layers)
+        model.net = _build_mlp(in_dim, model.hidden, model.layers)
         model.net.load_state_dict(state["state_dict"])
         model.net.eval()
         return model
+
+
+def _build_mlp(in_dim: int, hidden: int, layers: int) -> nn.Sequential:
+    """Distill-PP's network (imported when a model is built: its module loads Lightning,
+    which every CLI start-up through the latency artifact would otherwise pay for)."""
+    from llmpp.distill.model import build_mlp
+
+    return build_mlp(in_dim, hidden, layers)
