@@ -16,8 +16,8 @@ timeout 400 "$PY" -m llmpp.cli supernet trainer.max_steps=300 trainer.val_check_
 end=$(date +%s.%N)
 "$PY" - "$start" "$end" <<'PYEOF' | tee -a "$OUT_DIR/gpu.txt"
 import sys
-from llmpp.config import compose_stage
-cfg = compose_stage("supernet", [])
+from llmpp.config import compose
+cfg = compose("supernet", [])
 tokens = 300 * int(cfg.data.max_tokens)
 seconds = float(sys.argv[2]) - float(sys.argv[1])
 print(f"supernet bf16: {tokens} target tokens in {seconds:.1f} s (incl. start-up and eval)"

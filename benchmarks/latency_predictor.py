@@ -13,12 +13,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from llmpp.config import compose_stage
+from llmpp.config import compose
 from llmpp.stages.latency import run_latency
 
 
 def main(out_dir: str, overrides: list[str]) -> None:
-    p = run_latency(compose_stage("latency", overrides), Path(out_dir))
+    p = run_latency(compose("latency", overrides), Path(out_dir))
     hw, train, measure = p["hardware"], p["training"], p["measurement"]
     iqr, ratio = p["spread"]["iqr_over_median"], p["spread"]["max_over_min"]
     retest = p["retest"] or {}

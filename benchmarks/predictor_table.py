@@ -15,7 +15,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from llmpp.config import compose_stage
+from llmpp.config import compose
 from llmpp.stages.benchmark import run_benchmark
 from llmpp.utils.paths import conf_dir
 
@@ -31,7 +31,7 @@ def presets(selected: str | None) -> list[str]:
 
 def row(preset: str, root: str | None, out: Path) -> str:
     overrides = [f"experiment={preset}"] + ([f"benchmark.root={root}"] if root else [])
-    cfg = compose_stage("benchmark", overrides + ["plots=false"])
+    cfg = compose("benchmark", overrides + ["plots=false"])
     payload = run_benchmark(cfg, out / preset)
     cells, meets = [], True
     for task in TASKS:

@@ -30,7 +30,7 @@ import optuna
 from hydra.errors import HydraException
 from omegaconf.errors import OmegaConfBaseException
 
-from llmpp.config import compose_stage
+from llmpp.config import compose
 from llmpp.errors import ConfigError, UserError
 from llmpp.utils.io import write_json
 
@@ -58,7 +58,7 @@ def make_objective(base: list[str], out: Path):
     def objective(trial: optuna.Trial) -> float:
         overrides = [*base, *trial_overrides(trial)]
         try:
-            cfg = compose_stage("distill", overrides)
+            cfg = compose("distill", overrides)
         except (HydraException, OmegaConfBaseException) as exc:
             raise ConfigError(f"distill overrides: {' '.join(str(exc).split())}") from None
         report = run_distill(cfg, out / f"trial_{trial.number:04d}")

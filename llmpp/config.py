@@ -100,7 +100,3 @@ def compose(
         return hydra_compose(config_name=config_name, **kwargs)
     with initialize_config_dir(version_base="1.3", config_dir=CONF_DIR, job_name=config_name):
         return hydra_compose(config_name=config_name, **kwargs)
-
-
-# The name the stages and scripts have used so far.
-compose_stage = compose

@@ -44,9 +44,9 @@ def conf_dir() -> Path:
 @pytest.fixture
 def compose():
     """``compose(stage, overrides)``: a stage's config via Hydra's compose API."""
-    from llmpp.config import compose_stage
+    from llmpp.config import compose
 
-    return compose_stage
+    return compose
 
 
 @pytest.fixture(scope="session")

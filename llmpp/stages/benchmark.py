@@ -14,11 +14,11 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from llmpp.config import build
+from llmpp.config import CONF_DIR, build
 from llmpp.evaluation.protocol import ProtocolConfig, evaluate_task
 from llmpp.evaluation.report import markdown_table, scatter_plot
 from llmpp.gold.source import GoldData
-from llmpp.stages.common import CONF_DIR, guarded, run_dir
+from llmpp.stages.common import guarded, run_dir
 from llmpp.task import TaskSpec, expand_tasks
 from llmpp.training.stage_logging import log_stage
 from llmpp.utils.io import write_json

@@ -11,7 +11,6 @@ from typing import TypeVar
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from llmpp.config import CONF_DIR  # noqa: F401  (the stages import it from here)
 from llmpp.config_check import check_config
 from llmpp.errors import ConfigError, UserError, filesystem_error
 from llmpp.utils.logs import quiet_third_party

@@ -14,9 +14,10 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig
 
+from llmpp.config import CONF_DIR
 from llmpp.data.corpus import load_corpus
 from llmpp.data.stats import corpus_stats
-from llmpp.stages.common import CONF_DIR, guarded, run_dir
+from llmpp.stages.common import guarded, run_dir
 from llmpp.task import expand_tasks
 from llmpp.utils.io import write_json
 

@@ -10,12 +10,12 @@ import hydra
 import yaml
 from omegaconf import DictConfig
 
-from llmpp.config import build
+from llmpp.config import CONF_DIR, build
 from llmpp.errors import InvalidArchitectureError, UserError
 from llmpp.metrics.efficiency import efficiency
 from llmpp.space.architecture import Architecture
 from llmpp.space.search_space import SearchSpace
-from llmpp.stages.common import CONF_DIR, guarded
+from llmpp.stages.common import guarded
 from llmpp.stages.searching import latency_predictor
 from llmpp.task import TaskSpec
 

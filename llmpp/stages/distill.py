@@ -18,7 +18,7 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from llmpp.config import build
+from llmpp.config import CONF_DIR, build
 from llmpp.distill.checkpoint import checkpoint_payload, save_checkpoint
 from llmpp.distill.features import FeatureEncoder
 from llmpp.distill.labels import LabelSet, read_labels, write_labels
@@ -27,7 +27,7 @@ from llmpp.distill.train import TrainConfig, train_regressor
 from llmpp.errors import ConfigError
 from llmpp.gold.source import GoldData
 from llmpp.space.search_space import SearchSpace
-from llmpp.stages.common import CONF_DIR, guarded, run_dir
+from llmpp.stages.common import guarded, run_dir
 from llmpp.task import TaskSpec
 from llmpp.training.stage_logging import log_stage
 from llmpp.utils.io import write_json

@@ -22,7 +22,7 @@ import hydra
 import numpy as np
 from omegaconf import DictConfig
 
-from llmpp.config import build
+from llmpp.config import CONF_DIR, build
 from llmpp.errors import ConfigError
 from llmpp.gold.records import load_gold_split, load_pool
 from llmpp.gold.source import GoldData
@@ -30,7 +30,7 @@ from llmpp.metrics.ranking import constant_scores, constant_warning
 from llmpp.predictors.base import Demonstration, TaskContext
 from llmpp.predictors.llm_pp import Label, LLMPPPredictor
 from llmpp.space.architecture import Architecture
-from llmpp.stages.common import CONF_DIR, guarded, resume_dir, run_dir
+from llmpp.stages.common import guarded, resume_dir, run_dir
 from llmpp.task import TaskSpec, expand_tasks
 from llmpp.training.stage_logging import log_stage
 from llmpp.utils.io import atomic_open, write_json

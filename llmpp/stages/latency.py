@@ -23,7 +23,7 @@ import hydra
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from llmpp.config import build, load_saved_config
+from llmpp.config import CONF_DIR, build, load_saved_config
 from llmpp.errors import ConfigError
 from llmpp.hardware.artifact import artifact_payload, save_artifact
 from llmpp.hardware.dataset import LatencyDataset
@@ -32,7 +32,7 @@ from llmpp.hardware.measure import LatencyMeter, LatencyRecord, MeasureConfig, t
 from llmpp.hardware.predictor import MODELS, mape
 from llmpp.space.architecture import Architecture
 from llmpp.space.search_space import SearchSpace
-from llmpp.stages.common import CONF_DIR, guarded, run_dir
+from llmpp.stages.common import guarded, run_dir
 from llmpp.task import TaskSpec
 from llmpp.training.stage_logging import log_stage
 from llmpp.utils.io import atomic_open, write_json

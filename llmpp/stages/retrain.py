@@ -19,10 +19,10 @@ import lightning as L
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from llmpp.config import build
+from llmpp.config import CONF_DIR, build
 from llmpp.errors import ConfigError
 from llmpp.space.architecture import Architecture
-from llmpp.stages.common import CONF_DIR, guarded, resume_dir, run_dir
+from llmpp.stages.common import guarded, resume_dir, run_dir
 from llmpp.task import TaskSpec
 from llmpp.training.evaluation import bleu_on_split, evaluate_loss
 from llmpp.training.gold_set import make_record, read_arch_file, write_gold_set

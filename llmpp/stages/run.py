@@ -20,7 +20,7 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from llmpp.config import build
+from llmpp.config import CONF_DIR, build
 from llmpp.pipeline.plan import (
     PIPELINE,
     Step,
@@ -31,7 +31,7 @@ from llmpp.pipeline.plan import (
 )
 from llmpp.pipeline.store import StageStore
 from llmpp.pipeline.summary import build_summary, summary_table
-from llmpp.stages.common import CONF_DIR, guarded, run_dir
+from llmpp.stages.common import guarded, run_dir
 from llmpp.stages.distill import run_distill
 from llmpp.stages.label import run_label
 from llmpp.stages.latency import run_latency

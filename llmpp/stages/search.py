@@ -16,11 +16,11 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from llmpp.config import build, load_saved_config
+from llmpp.config import CONF_DIR, build, load_saved_config
 from llmpp.errors import ConfigError
 from llmpp.search.session import SearchSession, prepare_predictors
 from llmpp.search.tracking import SearchTracker
-from llmpp.stages.common import CONF_DIR, guarded, run_dir
+from llmpp.stages.common import guarded, run_dir
 from llmpp.stages.search_init import seed_first_population
 from llmpp.stages.searching import (
     build_constraint,

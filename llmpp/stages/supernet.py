@@ -19,11 +19,11 @@ import hydra
 import lightning as L
 from omegaconf import DictConfig
 
-from llmpp.config import build
+from llmpp.config import CONF_DIR, build
 from llmpp.errors import ConfigError
 from llmpp.search.callback import SearchCallback
 from llmpp.space.search_space import SearchSpace
-from llmpp.stages.common import CONF_DIR, guarded, resume_dir, run_dir
+from llmpp.stages.common import guarded, resume_dir, run_dir
 from llmpp.stages.searching import (
     build_constraint,
     build_search_predictors,

@@ -60,10 +60,10 @@ def _benchmark(cfg, out: Path, gold_root: Path) -> dict:
 
 def _distill_tree(tmp: Path, gold_root: Path) -> str:
     """One Distill-PP checkpoint for wmt14_en_de seed 123, from a linear teacher."""
-    from llmpp.config import compose_stage
+    from llmpp.config import compose
     from llmpp.stages.distill import run_distill
 
-    cfg = compose_stage("distill", [
+    cfg = compose("distill", [
         "task=wmt14_en_de", "predictor@teacher.predictor=linear", "teacher.pool=sample",
         "teacher.n_archs=60", "teacher.demo_seeds=[123]", f"benchmark.root={gold_root}",
         "regressor.max_epochs=2", "regressor.progress_bar=false",
@@ -100,9 +100,9 @@ def smoke_benchmark(name: str, cfg, tmp: Path, gold_root: Path, monkeypatch) -> 
 
 
 def _one_task(cfg):
-    from llmpp.config import compose_stage
+    from llmpp.config import compose
 
-    return compose_stage("benchmark", ["task=wmt14_en_de"]).task
+    return compose("benchmark", ["task=wmt14_en_de"]).task
 
 
 def smoke_latency(cfg, tmp: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from llmpp.config import compose_stage as compose_config
+from llmpp.config import compose as compose_config
 from llmpp.stages.search import run_search
 
 SMALL = {"iterations": 6, "population_size": 20, "parents": 5, "mutations": 8, "crossovers": 8}
