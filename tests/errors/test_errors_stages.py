@@ -19,10 +19,7 @@ from pathlib import Path
 
 import pytest
 import torch
-
-# Lightning's own start-up lines (INFO logging) precede a stage's error when the
-# mistake is found after the Trainer exists (e.g. data that cannot be downloaded).
-LIGHTNING_NOISE = ("GPU available", "TPU available", "Tip:", "HPU available")
+from cli_failure import LIGHTNING_NOISE, assert_clean_failure
 
 
 @dataclass
@@ -201,20 +198,6 @@ def llmpp(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Complet
     )
 
 
-def assert_clean_failure(proc: subprocess.CompletedProcess, run: Path, fragments) -> None:
-    assert proc.returncode == 2, proc.stderr[-3000:]
-    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    errors = [line for line in lines if line.startswith("llmpp: error:")]
-    assert len(errors) == 1 and lines[-1] == errors[0], proc.stderr
-    others = [line for line in lines[:-1] if not any(n in line for n in LIGHTNING_NOISE)]
-    assert not others, proc.stderr
-    for fragment in fragments:
-        assert fragment in errors[0], errors[0]
-    written = [p for p in run.rglob("*.json") if ".hydra" not in p.parts] if run.exists() else []
-    assert not written, f"half-written results: {written}"
-
-
 PARAMS = [
     pytest.param(name, marks=[pytest.mark.slow] if case.slow else [], id=name)
     for name, case in CASES.items()
@@ -227,7 +210,7 @@ def test_bad_input_is_one_line_and_exit_2(name, tmp_path, gold_root) -> None:
     files = make_files(tmp_path / "inputs", gold_root)
     run = tmp_path / "run"
     proc = llmpp([*case.args(files, gold_root), f"hydra.run.dir={run}"], tmp_path, case.env)
-    assert_clean_failure(proc, run, case.fragments)
+    assert_clean_failure(proc, run, case.fragments, noise=LIGHTNING_NOISE)
 
 
 def test_run_with_a_corrupt_stage_result_is_one_line(tmp_path) -> None:
@@ -244,5 +227,5 @@ def test_run_with_a_corrupt_stage_result_is_one_line(tmp_path) -> None:
     (done / "result.json").write_text('{"checkpoint": ')  # killed mid-write by another tool
     run = tmp_path / "run"
     proc = llmpp(["run", *overrides, f"hydra.run.dir={run}"], tmp_path, {})
-    assert_clean_failure(proc, run, ("result.json", "is corrupt", "delete"))
+    assert_clean_failure(proc, run, ("result.json", "is corrupt", "delete"), noise=LIGHTNING_NOISE)
     assert (done / "result.json").is_file(), "the user's file is left for them to inspect"

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from cli_failure import assert_clean_failure
 
 from llmpp.errors import FileSystemError, filesystem_error
 
@@ -98,16 +99,6 @@ def llmpp(case: Case, args: list[str], cwd: Path) -> subprocess.CompletedProcess
                           text=True, env=env, timeout=180)
 
 
-def assert_one_line(proc: subprocess.CompletedProcess, run: Path, fragments) -> None:
-    assert proc.returncode == 2, proc.stderr[-3000:]
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("llmpp: error:"), proc.stderr[-3000:]
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    results = [p for p in run.rglob("*.json*") if ".hydra" not in p.parts] if run.exists() else []
-    assert not results, f"nothing may be written: {results}"
-
-
 PARAMS = [
     pytest.param(name, marks=[pytest.mark.slow] if case.slow else [], id=name)
     for name, case in CASES.items()
@@ -119,7 +110,7 @@ def test_one_line_exit_2(name, tmp_path, gold_root) -> None:
     case = CASES[name]
     run = tmp_path / "run"
     args = case.args(gold_root, tmp_path) + ([f"hydra.run.dir={run}"] if case.run_dir else [])
-    assert_one_line(llmpp(case, args, tmp_path), run, case.fragments)
+    assert_clean_failure(llmpp(case, args, tmp_path), run, case.fragments)
 
 
 def test_unreachable_endpoint_costs_no_more_than_start_up(tmp_path, gold_root) -> None:
@@ -139,7 +130,7 @@ def test_unreachable_endpoint_costs_no_more_than_start_up(tmp_path, gold_root) -
         proc = llmpp(Case(lambda g, t: [], ()), ["benchmark", *extra, f"hydra.run.dir={run}"],
                      tmp_path)
         timings[name] = time.monotonic() - started
-        assert_one_line(proc, run, ())
+        assert_clean_failure(proc, run, ())
     assert timings["unreachable"] - timings["missing key"] < 5.0, timings
 
 
