@@ -1,20 +1,28 @@
-"""HS-NAS vs supernet-only evolution, unbiased: every search in its own process.
+"""HS-NAS vs supernet-only evolution, unbiased: nothing shared between searches.
 
-Nothing is shared between searches: each runs as its own ``llmpp search`` process
-(``nice -n 10``) on the same trained supernet and Distill-PP, so no score computed
-for one search can be handed to another. Steps (each skipped when its output exists):
+Every search starts cold on the same trained supernet and Distill-PP: fresh
+predictors and a fresh memo (its cache hits are reported), after a warm-up search
+that pays the process's one-time costs; ``SupernetPredictor`` keeps no process-wide
+state, so no score computed for one search can reach another. By default the
+searches of a run share one driver process (start-up costs minutes on a loaded
+machine); ``--own-process`` runs each as its own ``llmpp search``. Steps (each
+skipped when its output exists):
 
 1. ``supernet``: train the supernet (``llmpp supernet``) on synthetic_en_de / hat_mini.
 2. ``labels``: score distinct random architectures with the supernet (a subset of the
    validation pairs): the teacher of a real Distill-PP, in its own process.
 3. ``distill``: train Distill-PP on those labels (``llmpp distill``).
-4. ``search``: every search x seed in its own process, under a GFLOPs limit at the
-   median GFLOPs of the space; wall clock, evaluations and seconds by predictor, and
-   the memo's cache hits come from its ``search.json`` / ``search_state.json``.
+4. ``search``: every search x seed, under a GFLOPs limit at the median GFLOPs of the
+   space; wall clock, evaluations and seconds by predictor, validation pairs scored,
+   shared encoder passes and the memo's cache hits come from its ``search.json`` /
+   ``search_state.json``.
 5. ``rescore``: every best architecture scored by the same supernet on all
    validation pairs (its own process), so all searches meet on one scale.
 6. ``retrain``: every distinct best architecture trained from scratch with one
    budget (``llmpp retrain archs=``), valid and test BLEU.
+
+Seeds can run as separate drivers, one per core (``taskset -c N``, ``--root`` per
+seed); ``--merge <roots>`` then reports them together.
 
 Usage (prints a Markdown table; ``--root`` keeps every artifact):
     .venv/bin/python benchmarks/search_hsnas.py --root /tmp/bench --seeds 0 1
@@ -34,12 +42,19 @@ from typing import Any
 import numpy as np
 
 BIN = Path(sys.executable).parent
-NICE = ["nice", "-n", "10"]
+# No `nice`: a niced search next to any un-niced job gets a tenth of a core, and its
+# time would measure the neighbour.
+RACING = ["++predictors.supernet.race_fraction={race_fraction}",
+          "++predictors.supernet.race_keep={parents}"]
 SEARCHES = {
+    # The baseline: supernet-only evolution with llmpp's supernet predictor.
     "evolution": ["search=evolution"],
+    # The same with every architecture run whole (no shared encoder passes): HAT's cost.
+    "evolution_whole": ["search=evolution", "++predictors.supernet.reuse_encoder=false"],
     "hs_nas_fixed": ["search=hs_nas"],
-    "hs_nas_racing": ["search=hs_nas", "++predictors.supernet.race_fraction={race_fraction}",
-                      "++predictors.supernet.race_keep={parents}"],
+    "hs_nas_racing": ["search=hs_nas", *RACING],
+    "hs_nas_racing_late": ["search=hs_nas", *RACING,
+                           "search.schedule.switch_fraction={late_switch}"],
     "hs_nas_adaptive": ["search=hs_nas_adaptive"],
     "random": ["search=random", "search.population_size={random_samples}",
                "search.keep={parents}"],
@@ -61,7 +76,7 @@ def distill_cmd(root: Path) -> list[str]:
 
 def search_cmd(root: Path, name: str, seed: int, limit: float, args) -> list[str]:
     budget = {"population": args.population, "parents": args.parents,
-              "race_fraction": args.race_fraction,
+              "race_fraction": args.race_fraction, "late_switch": args.late_switch,
               "random_samples": args.random_samples or args.population}
     evolution = [] if name == "random" else [
         f"search.population_size={args.population}", f"search.parents={args.parents}",
@@ -86,10 +101,10 @@ def retrain_cmd(root: Path, archs: Path, args) -> list[str]:
 
 # ---- steps ------------------------------------------------------------------------------
 def run(cmd: list[str], log: Path) -> float:
-    """Run ``cmd`` niced, output to ``log``; returns its wall seconds."""
+    """Run ``cmd`` with its output to ``log``; returns its wall seconds."""
     started = time.perf_counter()
     with log.open("w") as out:
-        proc = subprocess.run([*NICE, *cmd], stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT)
     if proc.returncode:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}); see {log}")
     return time.perf_counter() - started
@@ -156,8 +171,12 @@ def searches_step(root: Path, args, limit: float) -> None:
     whichever search ran first. One process saves minutes of start-up per search on a
     loaded machine; ``--own-process`` runs each as its own ``llmpp search`` instead.
     """
+    import torch
+
     from llmpp.config import compose
     from llmpp.stages.search import run_search
+
+    torch.set_num_threads(args.threads)
 
     timings_path = root / "timings.json"
     for seed, name in [(None, "evolution"), *[(s, n) for s in args.seeds for n in SEARCHES]]:
@@ -192,7 +211,7 @@ def retrain_step(root: Path, args) -> float:
 
     bests = {}
     for path in sorted((root / "search").glob("*/search.json")):
-        if path.parent.name == "warmup":
+        if path.parent.name.rpartition("_")[0] not in SEARCHES:  # warm-up, --skip
             continue
         arch = json.loads(path.read_text())["best"]["arch"]
         bests[json.dumps(arch, sort_keys=True)] = arch
@@ -226,53 +245,116 @@ def collect(root: Path, name: str, seed: int) -> dict[str, Any]:
     supernet = payload["cost"].get("supernet", {})
     config = _yaml(run_dir / "search_config.yaml")["predictors"]["supernet"]
     full, subset = supernet.get("evaluations", 0), supernet.get("subset_evaluations", 0)
-    pairs = full * config["valid_limit"] + subset * math.ceil(
-        (config.get("race_fraction") or 0) * config["valid_limit"])
+    pairs = supernet.get("pairs_scored")  # what ran; older runs: what the counts imply
+    if pairs is None:
+        pairs = full * config["valid_limit"] + subset * math.ceil(
+            (config.get("race_fraction") or 0) * config["valid_limit"])
     return {
         "process": timings[f"{name}_{seed}"], "loop": payload["wall_seconds"]["total"],
         "supernet_evals": full, "distill_evals": evals.get("llm_distill", 0),
         "subset_evals": subset, "pairs": pairs,
         "supernet_s": secs.get("supernet", 0.0), "distill_s": secs.get("llm_distill", 0.0),
         "hits": sum(memo.get("hits", {}).values()),
+        "encoder_reuses": supernet.get("encoder_reuses", 0),
         "rescored": json.loads((root / "rescore.json").read_text())[run_dir.name],
         "arch": json.dumps(payload["best"]["arch"], sort_keys=True),
     }
 
 
-def report(root: Path, seeds: list[int]) -> None:
-    """The table over the searches that finished (a search missing a seed shows fewer)."""
+def report(root: Path, seeds: list[int], wall_seeds: list[int] | None = None) -> None:
+    """The table over the searches that finished (a search missing a seed shows fewer).
+
+    Wall-clock columns average ``wall_seeds`` (default: all): seeds whose timings were
+    disturbed can be left out of them while their work and quality still count.
+    """
     done = {(n, s) for n in SEARCHES for s in seeds
             if (root / "search" / f"{n}_{s}" / "search.json").is_file()}
     rows = {n: {s: collect(root, n, s) for s in seeds if (n, s) in done} for n in SEARCHES}
     base = rows["evolution"]
+    wall_seeds = seeds if wall_seeds is None else wall_seeds
     retrained = _retrained(root)
-    print("| search | seeds | process s | search s | wall vs evolution | supernet evals full / "
-          "subset | valid pairs scored vs evolution | distill evals | s supernet / distill "
-          "| cache hits | best, −loss all valid pairs | Δ vs evolution "
-          "| retrained valid / test BLEU |")
+    print("| search | process s | search s | wall vs evolution | s supernet / distill "
+          "| supernet evals full / subset | valid pairs scored vs evolution | distill evals "
+          "| cache hits | shared encoder passes | best, −loss all valid pairs "
+          "| Δ vs evolution (worst seed) | retrained valid / test BLEU (seeds) |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, per_seed in rows.items():
         paired = [s for s in per_seed if s in base]
+        timed = [s for s in paired if s in wall_seeds]
         if not paired:
             continue
-        runs = [per_seed[s] for s in paired]
-        ratio = np.mean([per_seed[s]["loop"] / base[s]["loop"] for s in paired])
+        runs, timed_runs = [per_seed[s] for s in paired], [per_seed[s] for s in timed]
+        ratio = np.mean([per_seed[s]["loop"] / base[s]["loop"] for s in timed] or [np.nan])
         work = np.mean([per_seed[s]["pairs"] / base[s]["pairs"] for s in paired])
-        loss = np.mean([(per_seed[s]["rescored"] - base[s]["rescored"])
-                        / abs(base[s]["rescored"]) * 100 for s in paired])
-        bleu = [retrained.get(r["arch"]) for r in runs]
-        bleu_text = " · ".join(f"{b['valid_BLEU']:.2f} / {b['test_BLEU']:.2f}"
-                               for b in bleu if b) or "not run"
+        losses = [(per_seed[s]["rescored"] - base[s]["rescored"]) / abs(base[s]["rescored"])
+                  * 100 for s in paired]
+        by_arch: dict[str, list[int]] = {}
+        for seed, run_ in zip(paired, runs, strict=True):
+            by_arch.setdefault(run_["arch"], []).append(seed)
+        bleu_text = " · ".join(
+            f"{retrained[a]['valid_BLEU']:.2f} / {retrained[a]['test_BLEU']:.2f} "
+            f"({' '.join(map(str, ss))})" for a, ss in by_arch.items() if a in retrained
+        ) or "not run"
 
         def mean(key: str, runs: list[dict[str, Any]] = runs) -> float:
-            return float(np.mean([r[key] for r in runs]))
+            return float(np.mean([r[key] for r in runs])) if runs else float("nan")
 
-        print(f"| {name} | {' '.join(map(str, paired))} | {mean('process'):.0f} "
-              f"| {mean('loop'):.0f} | {ratio:.2f} "
+        print(f"| {name} | {mean('process', timed_runs):.0f} | {mean('loop', timed_runs):.0f} "
+              f"| {ratio:.2f} | {mean('supernet_s', timed_runs):.0f} / "
+              f"{mean('distill_s', timed_runs):.2f} "
               f"| {mean('supernet_evals'):.0f} / {mean('subset_evals'):.0f} | {work:.2f} "
-              f"| {mean('distill_evals'):.0f} | {mean('supernet_s'):.0f} / {mean('distill_s'):.2f} "
-              f"| {mean('hits'):.0f} | {mean('rescored'):.4f} | {loss:+.2f} % | {bleu_text} |")
-    print("\nmeans over the seeds listed; ratio and Δ are per-seed pairs with evolution, averaged")
+              f"| {mean('distill_evals'):.0f} | {mean('hits'):.0f} "
+              f"| {mean('encoder_reuses'):.0f} | {mean('rescored'):.4f} "
+              f"| {np.mean(losses):+.2f} % ({min(losses):+.2f} %) | {bleu_text} |")
+    print(f"\nwall-clock columns: means over seeds {' '.join(map(str, wall_seeds))}; the rest "
+          f"over seeds {' '.join(map(str, seeds))}; ratios and Δ are per-seed pairs with "
+          "evolution, averaged")
+
+
+def merge(root: Path, sources: list[Path]) -> None:
+    """One root over seed drivers' roots: their artifacts and searches linked, timings joined."""
+    (root / "search").mkdir(parents=True, exist_ok=True)
+    for name in ("supernet", "distill", "labels.jsonl"):
+        if not (root / name).exists():
+            (root / name).symlink_to((sources[0] / name).resolve())
+    timings = {}
+    for source in sources:
+        timings |= json.loads((source / "timings.json").read_text())
+        for run_dir in (source / "search").iterdir():
+            link = root / "search" / run_dir.name
+            if run_dir.is_dir() and not link.exists():
+                link.symlink_to(run_dir.resolve())
+    (root / "timings.json").write_text(json.dumps(timings, indent=1))
+
+
+def plot(root: Path, seeds: list[int], path: Path) -> None:
+    """Wall clock vs evolution against best-score change, one point per search and seed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    base = {s: collect(root, "evolution", s) for s in seeds
+            if (root / "search" / f"evolution_{s}" / "search.json").is_file()}
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for name in SEARCHES:
+        points = [(collect(root, name, s), base[s]) for s in base
+                  if (root / "search" / f"{name}_{s}" / "search.json").is_file()]
+        if not points:
+            continue
+        xs = [run["loop"] / ref["loop"] for run, ref in points]
+        ys = [(run["rescored"] - ref["rescored"]) / abs(ref["rescored"]) * 100
+              for run, ref in points]
+        ax.scatter(xs, ys, label=name, alpha=0.75)
+    ax.axvline(0.3, color="grey", linestyle=":", linewidth=1)
+    ax.axhline(-1.0, color="grey", linestyle=":", linewidth=1)
+    ax.set_xlabel("search wall clock / supernet-only evolution's (same seed)")
+    ax.set_ylabel("best architecture's score vs evolution's (%)")
+    ax.set_title("HS-NAS variants at HAT's budget; targets: ≤ 0.3×, ≥ −1 %")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 def main() -> None:
@@ -284,6 +366,10 @@ def main() -> None:
     parser.add_argument("--parents", type=int, default=25)
     parser.add_argument("--children", type=int, default=50, help="mutations = crossovers")
     parser.add_argument("--race-fraction", type=float, default=0.2)
+    parser.add_argument("--late-switch", type=float, default=2 / 3,
+                        help="switch_fraction of the hs_nas_racing_late search")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads of the searches (1: two drivers can share 2 cores)")
     parser.add_argument("--valid-limit", type=int, default=200,
                         help="validation pairs of the search's supernet predictor")
     parser.add_argument("--random-samples", type=int, default=None,
@@ -297,6 +383,11 @@ def main() -> None:
                         help=argparse.SUPPRESS)
     parser.add_argument("--own-process", action="store_true",
                         help="each search as its own `llmpp search` process (slow start-up)")
+    parser.add_argument("--merge", type=Path, nargs="*", default=[],
+                        help="roots of seed drivers to link into --root and report together")
+    parser.add_argument("--plot", type=Path, help="write the trade-off plot (PNG) here")
+    parser.add_argument("--wall-seeds", type=int, nargs="*", default=None,
+                        help="seeds whose wall clock is reported (default: all of --seeds)")
     parser.add_argument("--report-only", action="store_true",
                         help="rescore and report the searches finished so far")
     args = parser.parse_args()
@@ -309,9 +400,13 @@ def main() -> None:
         return rescore_step(root)
     if args.step == "searches":
         return searches_step(root, args, gflops_limit(root))
+    if args.merge:
+        merge(root, args.merge)
     if args.report_only:
         python_step("rescore", root, args, root / "rescore.log")
-        return report(root, args.seeds)
+        if args.plot:
+            plot(root, args.wall_seeds or args.seeds, args.plot)
+        return report(root, args.seeds, args.wall_seeds)
     (root / "search").mkdir(parents=True, exist_ok=True)
     timings_path = root / "timings.json"
     timings = json.loads(timings_path.read_text()) if timings_path.is_file() else {}
@@ -342,7 +437,9 @@ def main() -> None:
     if args.retrain_steps > 0:
         once("retrain", root / "retrain" / "retrain.json", lambda: retrain_step(root, args))
     print(f"GFLOPs limit {limit}; timings {json.dumps(timings)}")
-    report(root, args.seeds)
+    if args.plot:
+        plot(root, args.wall_seeds or args.seeds, args.plot)
+    report(root, args.seeds, args.wall_seeds)
 
 
 if __name__ == "__main__":

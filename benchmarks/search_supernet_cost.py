@@ -4,7 +4,9 @@ Racing (``SupernetPredictor(race_fraction=...)``) pays off only if scoring a sub
 the validation pairs costs about that fraction of the full set, i.e. if the fixed
 per-architecture cost (switching the sub-network, collating) is small. This times, in
 one process, interleaved over the same architectures: switching the active
-sub-network alone, and the scoring at several validation-pair limits. Usage:
+sub-network alone, its encoder pass alone (what ``reuse_encoder`` saves for a candidate
+whose encoder configuration was already run), and the scoring at several
+validation-pair limits. Usage:
 
     .venv/bin/python benchmarks/search_supernet_cost.py [--checkpoint <last.ckpt>] [--archs 20]
 """
@@ -22,6 +24,7 @@ from llmpp.config import build
 from llmpp.predictors.base import TaskContext
 from llmpp.predictors.supernet import SupernetPredictor
 from llmpp.task import TaskSpec, load_task_config
+from llmpp.training.evaluation import encode_batches
 from llmpp.training.module import TranslationModule
 from llmpp.utils.paths import conf_dir
 
@@ -52,11 +55,16 @@ def main() -> None:
         predictor.setup(context)
         predictor.predict([space.smallest()])  # warm-up: collate the batches once
     archs = space.sample(np.random.default_rng(0), args.archs)
-    seconds = {"switch": 0.0, **{limit: 0.0 for limit in args.limits}}
+    seconds = {"switch": 0.0, "encoder": 0.0, **{limit: 0.0 for limit in args.limits}}
+    full_batches = predictors[args.limits[0]]._valid_batches(
+        0, predictors[args.limits[0]]._full_pairs())
     for arch in archs:  # interleaved, so machine load hits every column alike
         started = time.perf_counter()
-        module.run_arch(space.validate(arch))
+        model = module.run_arch(space.validate(arch))
         seconds["switch"] += time.perf_counter() - started
+        started = time.perf_counter()
+        encode_batches(model, full_batches)
+        seconds["encoder"] += time.perf_counter() - started
         for limit, predictor in predictors.items():
             started = time.perf_counter()
             predictor.predict([arch])
@@ -66,7 +74,9 @@ def main() -> None:
     print("| what | ms per architecture | share of the full score |")
     print("|---|---|---|")
     for key, value in seconds.items():
-        label = "switch sub-network only" if key == "switch" else f"score on {key} pairs"
+        label = {"switch": "switch sub-network only",
+                 "encoder": f"encoder pass only, {args.limits[0]} pairs"}.get(
+                     key, f"score on {key} pairs")
         print(f"| {label} | {1000 * value / args.archs:.1f} | {value / full:.2f} |")
 
 

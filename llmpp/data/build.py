@@ -112,7 +112,9 @@ def _init_worker(model_file: str) -> None:
     global _SPM
     import sentencepiece as spm
 
-    _SPM = spm.SentencePieceProcessor(model_file=model_file)
+    # One thread per worker: SentencePiece's batch encode otherwise starts a thread per
+    # core in every worker, and `workers` would no longer say how many cores a build uses.
+    _SPM = spm.SentencePieceProcessor(model_file=model_file, num_threads=1)
 
 
 def encode_lines(lines: list[str], dtype: str) -> tuple[np.ndarray, np.ndarray]:

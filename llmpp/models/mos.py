@@ -173,6 +173,7 @@ class MixtureOfSupernets(SuperTransformer):
                 f"router_input={router_input!r}; choose one of: {', '.join(ROUTER_INPUTS)}"
             )
         self.router_input = router_input
+        self.routed_stacks = layers
         router_in = len(self._features(space.largest()))
         for stack in layers:
             dim = getattr(self.shape, f"{stack}_embed_dim")
@@ -191,6 +192,10 @@ class MixtureOfSupernets(SuperTransformer):
                     neuron_wise=self.neuron_wise,
                 )
         self.arch = self.arch  # route the mixtures for the initial (largest) architecture
+
+    def encoder_key(self, arch: Architecture) -> tuple | None:
+        # A routed encoder reads the whole architecture's encoding, decoder included.
+        return None if "encoder" in self.routed_stacks else super().encoder_key(arch)
 
     def _features(self, arch: Architecture) -> Tensor:
         encode = self.space.hat_features if self.router_input == "hat" else self.space.fine_features

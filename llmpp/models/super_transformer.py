@@ -67,6 +67,19 @@ class SuperTransformer(Transformer):
         """Activate ``arch`` (validated against the space) with inherited weights."""
         self.arch = self.space.validate(arch)
 
+    def encoder_key(self, arch: Architecture) -> tuple | None:
+        """What the encoder's output for ``arch`` depends on: equal keys, equal outputs.
+
+        Lets a scorer run the encoder once for sub-networks that differ only in their
+        decoder (evolution's children often do). ``None``: no such guarantee.
+        """
+        return (
+            arch.encoder_embed_dim,
+            arch.encoder_layer_num,
+            arch.encoder_ffn_embed_dim,
+            arch.encoder_self_attention_heads,
+        )
+
     @contextmanager
     def activated(self, arch: Architecture) -> Iterator[SuperTransformer]:
         """Run a block with ``arch`` active, restoring the previous one afterwards."""

@@ -10,7 +10,13 @@ searches in one process never hand each other free scores.
 Racing (``race_fraction``) makes a large batch cheaper when only its best members
 matter, as in evolution where only candidates that can enter the parents count:
 every architecture is first scored on a validation subset, and only the
-``race_keep`` best of them on the full set (successive halving with one round).
+``race_keep`` best of them on the rest of the set (successive halving with one round;
+the subset's work counts toward their full score).
+
+Sub-networks that share an encoder configuration share its output: a batch of
+architectures is scored grouped by ``SuperTransformer.encoder_key``, the encoder runs
+once per group and only the decoders per architecture (``reuse_encoder``; the scores
+are the same as running each whole).
 """
 
 from __future__ import annotations
@@ -51,6 +57,8 @@ class SupernetPredictor(Predictor):
         race_keep: how many of a raced batch get full-set scores. The others get their
             subset score shifted by the mean full-minus-subset gap of the kept ones and
             capped at the worst kept score, so they rank below every kept one.
+        reuse_encoder: run the encoder once per encoder configuration of a batch
+            (same scores; off = every architecture runs whole, to measure the saving).
         module: an in-memory supernet instead of ``checkpoint`` (see ``from_module``).
         datamodule: the data whose validation split is scored (default: the task's).
     """
@@ -66,6 +74,7 @@ class SupernetPredictor(Predictor):
         device: str = "auto",
         race_fraction: float | None = None,
         race_keep: int = 25,
+        reuse_encoder: bool = True,
         module: Any = None,
         datamodule: Any = None,
     ) -> None:
@@ -84,19 +93,21 @@ class SupernetPredictor(Predictor):
             metric, valid_limit, max_tokens, beam)
         self.race_fraction = None if race_fraction is None else float(race_fraction)
         self.race_keep = int(race_keep)
+        self.reuse_encoder = bool(reuse_encoder)
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self.device = str(next(module.parameters()).device) if module is not None else device
         self.module = module
         self._datamodule = datamodule
-        self._batches: dict[int | None, list[dict[str, torch.Tensor]]] = {}
-        self._stats = {"evaluations": 0, "subset_evaluations": 0, "eval_seconds": 0.0}
+        self._batches: dict[tuple[int, int], list[dict[str, torch.Tensor]]] = {}
+        self._stats = {"evaluations": 0, "subset_evaluations": 0, "eval_seconds": 0.0,
+                       "pairs_scored": 0, "encoder_reuses": 0}
 
     @classmethod
     def from_module(
         cls, module: Any, datamodule: Any = None, *, metric: str = "loss",
         valid_limit: int | None = 200, max_tokens: int = 4096, beam: int = 1,
-        race_fraction: float | None = None, race_keep: int = 25,
+        race_fraction: float | None = None, race_keep: int = 25, reuse_encoder: bool = True,
     ) -> SupernetPredictor:
         """Score with an in-memory supernet's current weights (a search during training).
 
@@ -105,11 +116,12 @@ class SupernetPredictor(Predictor):
                 its weights as they train).
             datamodule: a ``TranslationDataModule`` whose validation split is used
                 (default: one built from the module's task, as from a checkpoint).
-            metric, valid_limit, max_tokens, beam, race_fraction, race_keep: as above.
+            metric, valid_limit, max_tokens, beam, race_fraction, race_keep,
+                reuse_encoder: as above.
         """
         return cls(metric=metric, valid_limit=valid_limit, max_tokens=max_tokens, beam=beam,
-                   race_fraction=race_fraction, race_keep=race_keep, module=module,
-                   datamodule=datamodule)
+                   race_fraction=race_fraction, race_keep=race_keep,
+                   reuse_encoder=reuse_encoder, module=module, datamodule=datamodule)
 
     @property
     def name(self) -> str:
@@ -152,28 +164,68 @@ class SupernetPredictor(Predictor):
             self._datamodule.setup()
         return self._datamodule
 
-    def _valid_batches(self, limit: int | None) -> list[dict[str, torch.Tensor]]:
-        """The first ``limit`` validation pairs, collated once per limit."""
-        if limit not in self._batches:
-            data = copy.copy(self._data())  # shares the corpus; only the limit differs
-            data.valid_limit = limit
-            self._batches[limit] = list(data.loader("valid", shuffle=False,
-                                                    max_tokens=self.max_tokens))
-        return self._batches[limit]
+    def _full_pairs(self) -> int:
+        """How many validation pairs a full score covers (``valid_limit`` of the split)."""
+        total = len(self._valid_split())
+        return min(total, self.valid_limit) if self.valid_limit else total
+
+    def _valid_split(self):
+        data = copy.copy(self._data())  # shares the corpus; the predictor sets the limit
+        data.valid_limit = None
+        return data.split("valid")
+
+    def _valid_batches(self, start: int, stop: int) -> list[dict[str, torch.Tensor]]:
+        """Validation pairs ``[start, stop)`` in token-budget batches, collated once."""
+        if (start, stop) not in self._batches:
+            from llmpp.data.batching import collate, plan_batches
+
+            split = self._valid_split()
+            order, bounds = plan_batches(split.costs()[start:stop], self.max_tokens, None)
+            self._batches[start, stop] = [
+                collate(split.__getitems__((start + order[a:b]).tolist()))
+                for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)
+            ]
+        return self._batches[start, stop]
 
     # ---- protocol ------------------------------------------------------------------------
     def fit(self, demonstrations: Sequence[Demonstration]) -> SupernetPredictor:
         return self  # a supernet is trained on the task, not on demonstrations
 
-    def _score(self, arch: Architecture, limit: int | None) -> float:
-        from llmpp.training.evaluation import bleu_on_split, evaluate_loss
+    def _loss_sums(self, archs: Sequence[Architecture], start: int, stop: int
+                   ) -> list[tuple[float, int]]:
+        """``(nll sum, target tokens)`` of each architecture on validation pairs [start, stop).
+
+        Grouped by encoder configuration: a group's encoder runs once (``reuse_encoder``).
+        """
+        from llmpp.training.evaluation import encode_batches, loss_sums
+
+        batches = self._valid_batches(start, stop)
+        supernet = self.module.model
+        groups: dict[Any, list[int]] = {}
+        for i, arch in enumerate(archs):
+            key = supernet.encoder_key(arch) if self.reuse_encoder else None
+            groups.setdefault(("alone", i) if key is None else key, []).append(i)
+        sums: list[tuple[float, int]] = [(math.nan, 0)] * len(archs)
+        started = time.perf_counter()
+        for members in groups.values():
+            encoded = None
+            for i in members:
+                model = self.module.run_arch(self.module.space.validate(archs[i]))
+                if encoded is None and len(members) > 1:
+                    encoded = encode_batches(model, batches)
+                sums[i] = loss_sums(model, batches, encoded)
+            self._stats["encoder_reuses"] += len(members) - 1
+        self._stats["eval_seconds"] += time.perf_counter() - started
+        self._stats["pairs_scored"] += len(archs) * (stop - start)
+        return sums
+
+    def _bleu(self, arch: Architecture) -> float:
+        from llmpp.training.evaluation import bleu_on_split
 
         started = time.perf_counter()
         model = self.module.run_arch(self.module.space.validate(arch))
-        if self.metric == "loss":
-            score = -evaluate_loss(model, self._valid_batches(limit))
-        else:
-            score = bleu_on_split(model, self._data(), "valid", limit=limit, beam=self.beam).score
+        score = bleu_on_split(model, self._data(), "valid", limit=self.valid_limit,
+                              beam=self.beam).score
         self._stats["eval_seconds"] += time.perf_counter() - started
         return score
 
@@ -181,24 +233,32 @@ class SupernetPredictor(Predictor):
         if self.module is None:
             self._require_context()
         archs = list(archs)
+        if self.metric == "bleu":
+            self._stats["evaluations"] += len(archs)
+            return as_scores([self._bleu(a) for a in archs])
         if self.race_fraction is not None and len(archs) > self.race_keep:
             return self._race(archs)
         self._stats["evaluations"] += len(archs)
-        return as_scores([self._score(a, self.valid_limit) for a in archs])
-
-    def _subset_limit(self) -> int:
-        total = len(self._data().split("valid"))
-        full = min(total, self.valid_limit) if self.valid_limit else total
-        return max(1, math.ceil(self.race_fraction * full))
+        return as_scores([-nll / max(n, 1) for nll, n in self._loss_sums(archs, 0,
+                                                                         self._full_pairs())])
 
     def _race(self, archs: list[Architecture]) -> np.ndarray:
-        """Subset scores for all, full scores for the ``race_keep`` best of them."""
-        subset = np.asarray([self._score(a, self._subset_limit()) for a in archs])
+        """Subset scores for all, full scores for the ``race_keep`` best of them.
+
+        The kept ones are scored on the remaining pairs only: their subset sums count.
+        """
+        full = self._full_pairs()
+        cut = min(full, max(1, math.ceil(self.race_fraction * full)))
+        head = self._loss_sums(archs, 0, cut)
+        subset = np.asarray([-nll / max(n, 1) for nll, n in head])
         self._stats["subset_evaluations"] += len(archs)
         order = np.argsort(-np.nan_to_num(subset, nan=-np.inf), kind="stable")
         kept = order[: self.race_keep]
+        tail = self._loss_sums([archs[i] for i in kept], cut, full) if cut < full else (
+            [(0.0, 0)] * len(kept))
         scores = subset.copy()
-        scores[kept] = [self._score(archs[i], self.valid_limit) for i in kept]
+        for i, (nll, n) in zip(kept, tail, strict=True):
+            scores[i] = -(head[i][0] + nll) / max(head[i][1] + n, 1)
         self._stats["evaluations"] += len(kept)
         rest = order[self.race_keep:]
         gap = float(np.nanmean(scores[kept] - subset[kept]))

@@ -2,7 +2,9 @@
 
 One architecture (``arch=<yaml>``) -> ``retrain.json`` with valid/test BLEU and loss.
 A list (``archs=<file>`` or ``n_archs=N``) -> every result in
-``retrain.json`` and a gold set in the authors' layout under ``<run dir>/gold``.
+``retrain.json`` and a gold set in the authors' layout under ``<run dir>/gold`` (when
+the list holds ``split.demos + split.test`` architectures; fewer: ``retrain.json`` only,
+said in a warning before the training starts).
 """
 
 from __future__ import annotations
@@ -150,6 +152,14 @@ def _retrain(cfg: DictConfig, space, out_dir: Path, logger: Any) -> dict[str, An
         write_json(out_dir / "retrain.json", payload)
         return payload
     archs = arch_list(cfg, space)
+    gold = cfg.split
+    with_gold = len(archs) >= int(gold.demos) + int(gold.test)
+    if not with_gold:  # said before the training, not after it
+        log.warning(
+            "%d architectures are too few for a gold set of %d demonstrations + %d test "
+            "records: writing retrain.json only (lower split.demos/split.test for a gold set)",
+            len(archs), int(gold.demos), int(gold.test),
+        )
     if cfg.get("supernet_checkpoint"):
         # Scored after training: a bad checkpoint must fail before hours of it.
         TranslationModule.from_checkpoint(cfg.supernet_checkpoint)
@@ -174,22 +184,18 @@ def _retrain(cfg: DictConfig, space, out_dir: Path, logger: Any) -> dict[str, An
         )
         for a, r in zip(archs, results, strict=True)
     ]
-    gold = cfg.split
-    files = write_gold_set(
-        records,
-        out_dir / "gold",
-        str(task.gold_name or task.name),
-        seeds=list(gold.seeds),
-        demos=int(gold.demos),
-        test=int(gold.test),
-    )
-    payload = {
-        "task": task.name,
-        "space": space.name,
-        "gold_dir": str(out_dir / "gold"),
-        "gold_files": [str(f) for f in files],
-        "results": results,
-    }
+    payload: dict[str, Any] = {"task": task.name, "space": space.name}
+    if with_gold:
+        files = write_gold_set(
+            records,
+            out_dir / "gold",
+            str(task.gold_name or task.name),
+            seeds=list(gold.seeds),
+            demos=int(gold.demos),
+            test=int(gold.test),
+        )
+        payload |= {"gold_dir": str(out_dir / "gold"), "gold_files": [str(f) for f in files]}
+    payload["results"] = results
     write_json(out_dir / "retrain.json", payload)
     return payload
 

@@ -21,6 +21,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from llmpp.config import CONF_DIR, build
+from llmpp.errors import ConfigError
 from llmpp.pipeline.plan import (
     PIPELINE,
     Step,
@@ -69,6 +70,15 @@ def preflight(cfg: DictConfig) -> None:
     build(cfg.space, "space")
     build(cfg.llm, "llm")  # backends check their keys at construction; nothing starts
     build(cfg.hardware, "hardware")
+    if not uses_authors_gold(cfg) and not cfg.gold.get("archs"):
+        # The gold step must make a gold set for the label step: refuse before training.
+        split, n_archs = cfg.gold.split, int(cfg.gold.get("n_archs") or 0)
+        if n_archs < int(split.demos) + int(split.test):
+            raise ConfigError(
+                f"gold.n_archs={n_archs} is too few for a gold set of {split.demos} "
+                f"demonstrations + {split.test} test records; raise gold.n_archs or lower "
+                "gold.split.demos/gold.split.test"
+            )
 
 
 def with_run_logger(cfg: DictConfig, group: str, step: Step) -> DictConfig:

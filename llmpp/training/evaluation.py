@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 
 from llmpp.models.decoding import translate
-from llmpp.models.transformer import Transformer
+from llmpp.models.transformer import EncoderOut, Transformer
 from llmpp.training.bleu import BleuScores, score_both
 from llmpp.training.objective import label_smoothed_loss
 
@@ -22,20 +22,49 @@ def _device_of(model: torch.nn.Module) -> torch.device:
 
 
 @torch.no_grad()
-def evaluate_loss(model: Transformer, batches: Iterable[dict[str, torch.Tensor]]) -> float:
-    """Mean per-token cross entropy (nats, no smoothing) over ``batches``; eval mode."""
+def loss_sums(
+    model: Transformer,
+    batches: Sequence[dict[str, torch.Tensor]],
+    encoded: Sequence[EncoderOut] | None = None,
+) -> tuple[float, int]:
+    """``(summed token cross entropy in nats, target tokens)`` over ``batches``; eval mode.
+
+    ``encoded``: the encoder's outputs for these batches, computed earlier by a model
+    whose encoder is the same (``SuperTransformer.encoder_key``), so only the decoder runs.
+    """
     was_training = model.training
     model.eval()
     device = _device_of(model)
     nll_sum, tokens = 0.0, 0
     try:
-        for batch in batches:
-            logits = model(batch["src"].to(device), batch["tgt_in"].to(device))
+        for i, batch in enumerate(batches):
+            enc = encoded[i] if encoded is not None else model.encode(batch["src"].to(device))
+            logits = model.decode(batch["tgt_in"].to(device), enc)
             _, nll, n = label_smoothed_loss(logits, batch["tgt_out"].to(device), 0.0)
             nll_sum += float(nll)
             tokens += n
     finally:
         model.train(was_training)
+    return nll_sum, tokens
+
+
+@torch.no_grad()
+def encode_batches(
+    model: Transformer, batches: Sequence[dict[str, torch.Tensor]]
+) -> list[EncoderOut]:
+    """The active encoder's outputs for ``batches`` (eval mode), for ``loss_sums``."""
+    was_training = model.training
+    model.eval()
+    device = _device_of(model)
+    try:
+        return [model.encode(batch["src"].to(device)) for batch in batches]
+    finally:
+        model.train(was_training)
+
+
+def evaluate_loss(model: Transformer, batches: Iterable[dict[str, torch.Tensor]]) -> float:
+    """Mean per-token cross entropy (nats, no smoothing) over ``batches``; eval mode."""
+    nll_sum, tokens = loss_sums(model, list(batches))
     return nll_sum / max(tokens, 1)
 
 

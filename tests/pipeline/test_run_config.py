@@ -95,3 +95,12 @@ def test_the_logger_does_not_change_a_steps_content_key(compose) -> None:
     changed = compose("run", ["supernet.trainer.max_steps=5"])
     assert config_key(content_config(step_config(changed, STEPS["supernet"], RESULTS))) != \
         config_key(content_config(step_config(one, STEPS["supernet"], RESULTS)))
+
+
+def test_a_gold_step_too_small_for_its_gold_set_is_refused_before_training(compose):
+    from llmpp.errors import ConfigError
+    from llmpp.stages.run import preflight
+
+    preflight(compose("run", ["gold.n_archs=5", "gold.split.demos=3", "gold.split.test=2"]))
+    with pytest.raises(ConfigError, match=r"gold.n_archs=4 is too few .* 3 demonstrations"):
+        preflight(compose("run", ["gold.n_archs=4", "gold.split.demos=3", "gold.split.test=2"]))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -76,3 +78,47 @@ def test_supernet_settings_are_checked(supernet):
         SupernetPredictor(checkpoint=str(path), metric="bleu", race_fraction=0.5)
     with pytest.raises(ConfigError, match="checkpoint"):
         SupernetPredictor()
+
+
+def _decoder_variants(space, arch, n: int) -> list:
+    """``n`` distinct architectures with ``arch``'s encoder and other decoders."""
+    rng, out = np.random.default_rng(7), {}
+    while len(out) < n:
+        other = space.sample(rng, 1)[0]
+        variant = dataclasses.replace(arch, **{
+            f.name: getattr(other, f.name) for f in dataclasses.fields(other)
+            if f.name.startswith("decoder_")})
+        out[variant.key()] = space.validate(variant)
+    return list(out.values())
+
+
+def test_shared_encoders_run_once_with_the_scores_of_whole_runs(supernet, mini_space):
+    module, _, context = supernet
+    with torch.no_grad():  # an untrained supernet's scores barely depend on the encoder
+        for p in module.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    a = mini_space.sample(np.random.default_rng(3), 1)[0]
+    # Encoders that differ in one layer's width or heads only: a key too coarse to
+    # tell them apart would hand one the other's encoder output.
+    b = dataclasses.replace(a, encoder_ffn_embed_dim=(
+        a.encoder_ffn_embed_dim[0] // 2 if a.encoder_ffn_embed_dim[0] > 128 else 512,
+        *a.encoder_ffn_embed_dim[1:]))
+    c = dataclasses.replace(a, encoder_self_attention_heads=(
+        *a.encoder_self_attention_heads[:-1], 6 - a.encoder_self_attention_heads[-1]))
+    archs = [*_decoder_variants(mini_space, a, 3), *_decoder_variants(mini_space, b, 2), c]
+    reused = SupernetPredictor.from_module(module, valid_limit=None)
+    whole = SupernetPredictor.from_module(module, valid_limit=None, reuse_encoder=False)
+    scores = _scores(reused, context, archs)
+    np.testing.assert_allclose(scores, _scores(whole, context, archs), rtol=1e-5)
+    assert reused.cost()["encoder_reuses"] == 3  # (3 - 1) + (2 - 1) + 0
+    assert whole.cost()["encoder_reuses"] == 0
+
+
+def test_racing_counts_the_subset_work_of_the_kept(supernet, mini_space):
+    _, path, context = supernet
+    archs = mini_space.sample(np.random.default_rng(1), 10)
+    raced = SupernetPredictor(checkpoint=str(path), valid_limit=None, race_fraction=0.25,
+                              race_keep=3)
+    _scores(raced, context, archs)
+    # 24 pairs: 6 for all 10 architectures, the other 18 for the 3 kept only.
+    assert raced.cost()["pairs_scored"] == 10 * 6 + 3 * 18

@@ -268,3 +268,27 @@ def test_eval_reuses_mixed_weights_until_route_or_weights_change(mini_space):
         moved = mixture.mixed(128, 512)
         torch.testing.assert_close(moved["fc1.weight"], routed["fc1.weight"] + 1.0)
     assert mixture.mixed(128, 512)["fc1.weight"].requires_grad  # autograd: never cached
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_encoder_outputs_are_shared_only_when_the_encoder_is_not_routed(kind, mini_space):
+    """A routed encoder reads the decoder's settings too: no encoder key, no reuse."""
+    import dataclasses
+
+    arch = mini_space.largest()
+    other_decoder = dataclasses.replace(arch, decoder_embed_dim=96)
+    src, _ = _batch()
+    routed = _supernet(KINDS[kind], mini_space)
+    assert routed.encoder_key(arch) is None
+    with torch.no_grad():  # ... because its encoder output does change with the decoder
+        routed.set_arch(arch)
+        first = routed.encode(src).states[-1]
+        routed.set_arch(other_decoder)
+        assert not torch.allclose(routed.encode(src).states[-1], first)
+    decoder_only = _supernet(KINDS[kind], mini_space, layers=["decoder"])
+    assert decoder_only.encoder_key(arch) == decoder_only.encoder_key(other_decoder)
+    with torch.no_grad():
+        decoder_only.set_arch(arch)
+        first = decoder_only.encode(src).states[-1]
+        decoder_only.set_arch(other_decoder)
+        torch.testing.assert_close(decoder_only.encode(src).states[-1], first)

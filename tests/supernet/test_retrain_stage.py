@@ -78,3 +78,14 @@ def test_gold_set_layout(compose, tmp_path, mini_space):
     result = run_benchmark(bench, tmp_path / "bench")
     assert (result["protocol"]["demos"], result["protocol"]["test"]) == (1, 2)
     assert len(result["tasks"]["synthetic_en_de"]["seeds"]["456"]["predictions"]) == 2
+
+
+def test_a_list_too_short_for_a_gold_set_keeps_its_results(compose, tmp_path, caplog):
+    """Warned before the training, and the results written: never trained, then refused."""
+    caplog.set_level("WARNING", logger="llmpp.stages.retrain")
+    payload = run_retrain(compose("retrain", [*FAST, "n_archs=2"]), tmp_path)
+    saved = json.loads((tmp_path / "retrain.json").read_text())
+    assert len(saved["results"]) == 2 and saved == json.loads(json.dumps(payload))
+    assert "gold_dir" not in saved and not (tmp_path / "gold").exists()
+    warning = [r.getMessage() for r in caplog.records if "too few" in r.getMessage()]
+    assert len(warning) == 1 and "split.demos/split.test" in warning[0]
