@@ -100,6 +100,7 @@ class SupernetPredictor(Predictor):
         self.module = module
         self._datamodule = datamodule
         self._batches: dict[tuple[int, int], list[dict[str, torch.Tensor]]] = {}
+        self._full: int | None = None  # validation pairs of a full score, once known
         self._stats = {"evaluations": 0, "subset_evaluations": 0, "eval_seconds": 0.0,
                        "pairs_scored": 0, "encoder_reuses": 0}
 
@@ -166,8 +167,10 @@ class SupernetPredictor(Predictor):
 
     def _full_pairs(self) -> int:
         """How many validation pairs a full score covers (``valid_limit`` of the split)."""
-        total = len(self._valid_split())
-        return min(total, self.valid_limit) if self.valid_limit else total
+        if self._full is None:
+            total = len(self._valid_split())
+            self._full = min(total, self.valid_limit) if self.valid_limit else total
+        return self._full
 
     def _valid_split(self):
         data = copy.copy(self._data())  # shares the corpus; the predictor sets the limit

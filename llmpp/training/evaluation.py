@@ -24,7 +24,7 @@ def _device_of(model: torch.nn.Module) -> torch.device:
 @torch.no_grad()
 def loss_sums(
     model: Transformer,
-    batches: Sequence[dict[str, torch.Tensor]],
+    batches: Iterable[dict[str, torch.Tensor]],
     encoded: Sequence[EncoderOut] | None = None,
 ) -> tuple[float, int]:
     """``(summed token cross entropy in nats, target tokens)`` over ``batches``; eval mode.
@@ -37,8 +37,9 @@ def loss_sums(
     device = _device_of(model)
     nll_sum, tokens = 0.0, 0
     try:
-        for i, batch in enumerate(batches):
-            enc = encoded[i] if encoded is not None else model.encode(batch["src"].to(device))
+        outputs = iter(encoded) if encoded is not None else None
+        for batch in batches:  # a DataLoader streams: its batches are never all held
+            enc = next(outputs) if outputs is not None else model.encode(batch["src"].to(device))
             logits = model.decode(batch["tgt_in"].to(device), enc)
             _, nll, n = label_smoothed_loss(logits, batch["tgt_out"].to(device), 0.0)
             nll_sum += float(nll)
@@ -64,7 +65,7 @@ def encode_batches(
 
 def evaluate_loss(model: Transformer, batches: Iterable[dict[str, torch.Tensor]]) -> float:
     """Mean per-token cross entropy (nats, no smoothing) over ``batches``; eval mode."""
-    nll_sum, tokens = loss_sums(model, list(batches))
+    nll_sum, tokens = loss_sums(model, batches)
     return nll_sum / max(tokens, 1)
 
 
