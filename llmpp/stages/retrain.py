@@ -173,19 +173,14 @@ def _retrain(cfg: DictConfig, space, out_dir: Path, logger: Any) -> dict[str, An
                                 if isinstance(v, int | float)}, step=i)
         if not cfg.get("keep_checkpoints"):
             shutil.rmtree(arch_dir / "checkpoints", ignore_errors=True)
-    extra = supernet_scores(cfg, space, archs) if cfg.get("supernet_checkpoint") else {}
-    records = [
-        make_record(
-            a,
-            r,
-            int(cfg.task.vocab_size),
-            space.qkv_dim,
-            {"Supernet": extra[a.key()]} if extra else None,
-        )
-        for a, r in zip(archs, results, strict=True)
-    ]
     payload: dict[str, Any] = {"task": task.name, "space": space.name}
-    if with_gold:
+    if with_gold:  # the supernet's scores are a column of the gold set only
+        extra = supernet_scores(cfg, space, archs) if cfg.get("supernet_checkpoint") else {}
+        records = [
+            make_record(a, r, int(cfg.task.vocab_size), space.qkv_dim,
+                        {"Supernet": extra[a.key()]} if extra else None)
+            for a, r in zip(archs, results, strict=True)
+        ]
         files = write_gold_set(
             records,
             out_dir / "gold",
