@@ -30,11 +30,13 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from llmpp.distill.features import FeatureEncoder
-from llmpp.distill.teacher import gold_demonstrations, gold_pool, label_with_predictor
 from llmpp.distill.train import TrainConfig, train_regressor
-from llmpp.evaluation.metrics import kendall_tau, mae
 from llmpp.gold.records import load_gold_split
 from llmpp.gold.source import GoldSource
+from llmpp.labels.demonstrations import seed_demonstrations
+from llmpp.labels.pools import gold_pool
+from llmpp.labels.teacher import label_with_predictor
+from llmpp.metrics.agreement import kendall_tau, mae
 from llmpp.predictors.base import TaskContext
 from llmpp.task import TaskSpec, load_task_config
 from llmpp.utils.paths import conf_dir
@@ -58,7 +60,7 @@ def recipes() -> dict[str, TrainConfig]:
 def one_seed(task: str, seed: int, source: GoldSource, space, teacher_cfg, configs) -> dict:
     spec = TaskSpec.from_config(load_task_config(task))
     archs = gold_pool(spec.gold_name, seed, POOLS, source=source)
-    demos = gold_demonstrations(spec.gold_name, seed, source=source)
+    demos = seed_demonstrations(spec.gold_name, seed, source=source)
     rows = label_with_predictor(
         instantiate(teacher_cfg), archs, demos, task=spec, space=space, seed=seed
     )

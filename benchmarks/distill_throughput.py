@@ -22,7 +22,7 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from llmpp.distill.checkpoint import CHUNK, DistilledModel, checkpoint_payload
-from llmpp.distill.model import build_mlp
+from llmpp.models.mlp import build_mlp
 from llmpp.utils.paths import conf_dir
 
 

@@ -142,7 +142,7 @@ def label_step(root: Path, args) -> None:
              "samples": [], "failure": None, "backend": "supernet", "model": ckpt,
              "prompt": f"-valid loss, first {args.label_limit} pairs",
              "task": "synthetic_en_de", "seed": 0} for a, s in zip(archs, scores, strict=True)]
-    from llmpp.distill.labels import write_labels
+    from llmpp.labels.format import write_labels
 
     write_labels(root / "labels.jsonl", rows)
 

@@ -187,8 +187,8 @@ def score_kind(ckpt: Path, gold: Path, valid_limit: int) -> dict:
     protocol then fits, per seed, ``a * score + b`` to the demonstrations' valid BLEU
     (what ``predictor=calibrated`` does) and measures MAE / tau on that seed's test.
     """
-    from llmpp.evaluation.metrics import kendall_tau, mae, summarize
     from llmpp.gold.records import read_records
+    from llmpp.metrics.agreement import kendall_tau, mae, summarize
     from llmpp.predictors.base import TaskContext
     from llmpp.predictors.linear import fit_line
     from llmpp.predictors.supernet import SupernetPredictor

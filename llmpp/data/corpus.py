@@ -24,8 +24,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from llmpp.data.binarized import BinarizedSplit
 from llmpp.data.build import BOS, EOS, FORMAT_VERSION, PAD, UNK, build_into
-from llmpp.data.lock import exclusive
 from llmpp.errors import CorruptFileError
+from llmpp.utils.lock import exclusive
 from llmpp.utils.paths import cache_dir
 
 __all__ = ["BOS", "EOS", "PAD", "UNK", "Corpus", "corpus_dir", "load_corpus", "prepare_corpus"]

@@ -18,8 +18,8 @@ import numpy as np
 import torch
 
 from llmpp.distill.features import FeatureEncoder
-from llmpp.distill.model import build_mlp
 from llmpp.errors import ConfigError, CorruptFileError, DataNotFoundError
+from llmpp.models.mlp import build_mlp
 from llmpp.space.architecture import Architecture
 from llmpp.space.search_space import SearchSpace
 from llmpp.utils.io import atomic_open

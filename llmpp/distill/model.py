@@ -1,13 +1,11 @@
 """The Distill-PP regressor: an MLP from feature rows to a teacher's score.
 
-Following HAT's latency predictor, whose design the paper reuses for
-LLM-Distill-PP: a first fully connected layer from the features to ``hidden_dim``
-units, then ``hidden_layers`` more layers of ``hidden_dim`` units (HAT: 3 x 400),
-ReLU after each, and one linear output. With HAT's 10 features that is 486,001
-parameters. Targets are standardised with the training labels' mean and std
-(llmpp's default; the paper trains on raw BLEU, ``standardise=False``), which live
-in the module as buffers so a checkpoint carries them; ``forward`` returns scores
-in the teacher's units.
+The network is HAT's latency predictor (``llmpp.models.mlp.build_mlp``), whose
+design the paper reuses for LLM-Distill-PP: with HAT's 10 features and 3 x 400
+hidden units that is 486,001 parameters. Targets are standardised with the training
+labels' mean and std (llmpp's default; the paper trains on raw BLEU,
+``standardise=False``), which live in the module as buffers so a checkpoint carries
+them; ``forward`` returns scores in the teacher's units.
 """
 
 from __future__ import annotations
@@ -16,25 +14,7 @@ import lightning as L
 import torch
 from torch import nn
 
-
-def build_mlp(in_dim: int, hidden_dim: int, hidden_layers: int) -> nn.Sequential:
-    """HAT's predictor: a first Linear + ReLU, ``hidden_layers`` x (Linear + ReLU), Linear to 1.
-
-    HAT counts the first layer apart from its ``hidden-layer-num`` hidden layers, so
-    ``hidden_layers=3`` means four ReLU layers in all (llmpp before issue 12 built three).
-    """
-    layers: list[nn.Module] = [nn.Linear(in_dim, hidden_dim), nn.ReLU()]
-    for _ in range(hidden_layers):
-        layers += [nn.Linear(hidden_dim, hidden_dim), nn.ReLU()]
-    layers.append(nn.Linear(hidden_dim, 1))
-    return nn.Sequential(*layers)
-
-
-def parameter_count(in_dim: int, hidden_dim: int, hidden_layers: int) -> int:
-    """Weights + biases of ``build_mlp``'s network, by formula (what tests compare against)."""
-    first = (in_dim + 1) * hidden_dim
-    hidden = hidden_layers * (hidden_dim + 1) * hidden_dim
-    return first + hidden + hidden_dim + 1
+from llmpp.models.mlp import build_mlp
 
 
 class DistillRegressor(L.LightningModule):

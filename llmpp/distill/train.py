@@ -30,9 +30,9 @@ from torch.utils.data import DataLoader, Sampler, TensorDataset
 
 from llmpp.distill.model import DistillRegressor
 from llmpp.errors import ConfigError
-from llmpp.evaluation.metrics import kendall_tau, mae
+from llmpp.metrics.agreement import kendall_tau, mae
 from llmpp.metrics.ranking import constant_scores, constant_warning
-from llmpp.training.progress import progress_callback
+from llmpp.tracking.progress import progress_callback
 
 log = logging.getLogger(__name__)
 

@@ -15,10 +15,11 @@ from typing import Any
 import numpy as np
 
 from llmpp.errors import PredictionsFailedError
-from llmpp.evaluation.metrics import METRICS, summarize
 from llmpp.gold.records import SEEDS, load_gold_split
 from llmpp.gold.source import GoldSource
-from llmpp.predictors.base import Demonstration, Predictor, TaskContext
+from llmpp.labels.demonstrations import as_demonstrations
+from llmpp.metrics.agreement import METRICS, summarize
+from llmpp.predictors.base import Predictor, TaskContext
 from llmpp.space.search_space import SearchSpace
 from llmpp.task import TaskSpec
 
@@ -59,7 +60,7 @@ def evaluate_task(
                     task=task, space=space, records=[*demos, *tests], seed=seed, run_dir=run_dir
                 )
             )
-            predictor.fit([Demonstration(r.arch, r.score(protocol.gold_field)) for r in demos])
+            predictor.fit(as_demonstrations(demos, protocol.gold_field))
             pred = np.asarray(predictor.predict([r.arch for r in tests]), dtype=float)
             for key, value in predictor.cost().items():
                 cost[key] = cost.get(key, 0) + value

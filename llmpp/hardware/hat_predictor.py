@@ -1,6 +1,6 @@
 """HAT's latency predictor, trained as HAT trains it (``fit.model=hat_mlp``).
 
-HAT's network is the one LLM-Distill-PP reuses (``llmpp.distill.model.build_mlp``:
+HAT's network is the one LLM-Distill-PP reuses (``llmpp.models.mlp.build_mlp``:
 a first layer, then three hidden layers of 400 units). HAT fits it on the space's
 normalised 10 features with the latency divided by a fixed ``lat_norm`` (200 ms in
 its GPU configs), for 5,000 Adam steps at learning rate 1e-5 on batches of 128
@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from llmpp.hardware.measure import torch_threads
+from llmpp.models.mlp import build_mlp
 
 
 def net_outputs(net: nn.Module, x: np.ndarray) -> np.ndarray:
@@ -61,7 +62,7 @@ class HATLatencyModel:
             generator = torch.Generator().manual_seed(seed)
             if self.lat_norm is None:
                 self.lat_norm = float(np.max(y)) or 1.0
-            self.net = _build_mlp(x.shape[1], self.hidden, self.layers)
+            self.net = build_mlp(x.shape[1], self.hidden, self.layers)
             xs = torch.as_tensor(x, dtype=torch.float32)
             ys = torch.as_tensor(y / self.lat_norm, dtype=torch.float32)
             optimiser = torch.optim.Adam(self.net.parameters(), lr=self.lr)
@@ -93,15 +94,8 @@ class HATLatencyModel:
     def from_state(cls, state: dict[str, Any], in_dim: int) -> HATLatencyModel:
         keys = ("hidden", "layers", "steps", "batch", "lr", "lat_norm")
         model = cls(**{k: state[k] for k in keys})
-        model.net = _build_mlp(in_dim, model.hidden, model.layers)
+        model.net = build_mlp(in_dim, model.hidden, model.layers)
         model.net.load_state_dict(state["state_dict"])
         model.net.eval()
         return model
 
-
-def _build_mlp(in_dim: int, hidden: int, layers: int) -> nn.Sequential:
-    """Distill-PP's network (imported when a model is built: its module loads Lightning,
-    which every CLI start-up through the latency artifact would otherwise pay for)."""
-    from llmpp.distill.model import build_mlp
-
-    return build_mlp(in_dim, hidden, layers)

@@ -26,9 +26,9 @@ import torch
 from torch import nn
 
 from llmpp.errors import ConfigError
-from llmpp.evaluation.metrics import kendall_tau
 from llmpp.hardware.hat_predictor import HATLatencyModel, net_outputs
 from llmpp.hardware.measure import torch_threads
+from llmpp.metrics.agreement import kendall_tau
 
 
 def mape(pred: np.ndarray, gold: np.ndarray) -> float:

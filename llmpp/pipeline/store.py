@@ -26,9 +26,9 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from llmpp.data.lock import exclusive
 from llmpp.errors import CorruptFileError
 from llmpp.utils.io import write_json
+from llmpp.utils.lock import exclusive
 
 log = logging.getLogger(__name__)
 RESULT = "result.json"

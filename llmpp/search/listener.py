@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from llmpp.search.base import SearchAlgorithm
-    from llmpp.search.runner import SearchResult
+    from llmpp.search.result import SearchResult
 
 
 class SearchListener:

@@ -18,7 +18,7 @@ import yaml
 
 from llmpp.constraints import AllOf, Constraint, MaxLatency, NoConstraint
 from llmpp.metrics import efficiency
-from llmpp.search.runner import SearchResult
+from llmpp.search.result import SearchResult
 from llmpp.space.architecture import Architecture
 from llmpp.utils.io import atomic_open, write_json
 

@@ -12,7 +12,6 @@ import json
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,34 +19,15 @@ import numpy as np
 
 from llmpp.errors import ConfigError, CorruptFileError
 from llmpp.metrics.ranking import constant_scores, constant_warning
-from llmpp.search.base import Scored, SearchAlgorithm
+from llmpp.search.base import SearchAlgorithm
 from llmpp.search.listener import SearchListener
 from llmpp.search.memo import MemoScorer
+from llmpp.search.result import SearchResult
 from llmpp.utils.io import write_json
 from llmpp.utils.progress import progress_bar
 
 log = logging.getLogger(__name__)
 STATE_FILE = "search_state.json"
-
-
-@dataclass
-class SearchResult:
-    """What a finished search found and what it cost."""
-
-    algorithm: str
-    seed: int
-    best: Scored | None
-    best_predictor: str | None
-    population: list[Scored]
-    history: list[dict[str, Any]]
-    wall_seconds: dict[str, Any]
-    evaluations: dict[str, int]
-    cost: dict[str, Any] = field(default_factory=dict)
-    extra: dict[str, Any] = field(default_factory=dict)
-    cache_hits: dict[str, int] = field(default_factory=dict)
-    """Architectures the memo answered without calling the predictor, by predictor."""
-    constant_scores: list[str] = field(default_factory=list)
-    """Predictors that gave one iteration's population (nearly) constant scores."""
 
 
 def _finite_mean(values: np.ndarray) -> float:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from llmpp.search.listener import SearchListener
-from llmpp.training.loggers import finish_logger, is_wandb
+from llmpp.tracking.loggers import finish_logger, is_wandb
 
 log = logging.getLogger(__name__)
 

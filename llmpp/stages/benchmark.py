@@ -20,7 +20,7 @@ from llmpp.evaluation.report import markdown_table, scatter_plot
 from llmpp.gold.source import GoldData
 from llmpp.stages.common import guarded, run_dir
 from llmpp.task import TaskSpec, expand_tasks
-from llmpp.training.stage_logging import log_stage
+from llmpp.tracking.stage_logging import log_stage
 from llmpp.utils.io import write_json
 
 log = logging.getLogger(__name__)

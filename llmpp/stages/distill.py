@@ -21,15 +21,17 @@ from omegaconf import DictConfig, OmegaConf
 from llmpp.config import CONF_DIR, build
 from llmpp.distill.checkpoint import checkpoint_payload, save_checkpoint
 from llmpp.distill.features import FeatureEncoder
-from llmpp.distill.labels import LabelSet, read_labels, write_labels
-from llmpp.distill.teacher import gold_demonstrations, gold_pool, label_with_predictor, sampled_pool
 from llmpp.distill.train import TrainConfig, train_regressor
 from llmpp.errors import ConfigError
 from llmpp.gold.source import GoldData
+from llmpp.labels.demonstrations import seed_demonstrations
+from llmpp.labels.format import LabelSet, read_labels, write_labels
+from llmpp.labels.pools import gold_pool, sampled_pool
+from llmpp.labels.teacher import label_with_predictor
 from llmpp.space.search_space import SearchSpace
 from llmpp.stages.common import guarded, run_dir
 from llmpp.task import TaskSpec
-from llmpp.training.stage_logging import log_stage
+from llmpp.tracking.stage_logging import log_stage
 from llmpp.utils.io import write_json
 
 log = logging.getLogger(__name__)
@@ -51,7 +53,7 @@ def teacher_labels(cfg: DictConfig, task: TaskSpec, space: SearchSpace, out_dir:
         raise ConfigError(f"task {task.name} has no authors' pools; pass teacher.pool=sample")
     rows: list[dict[str, Any]] = []
     for seed in [int(s) for s in teacher.demo_seeds]:
-        demos = gold_demonstrations(task.gold_name, seed, source=source) if task.gold_name else []
+        demos = seed_demonstrations(task.gold_name, seed, source=source) if task.gold_name else []
         if teacher.pool == "authors":
             archs = [
                 space.validate(a)

@@ -10,9 +10,7 @@ architectures, and the reply cache makes any rerun free of repeated calls.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,43 +22,20 @@ from omegaconf import DictConfig
 
 from llmpp.config import CONF_DIR, build
 from llmpp.errors import ConfigError
-from llmpp.gold.records import load_gold_split, load_pool
+from llmpp.gold.records import load_pool
 from llmpp.gold.source import GoldData
+from llmpp.labels.demonstrations import seed_demonstrations
+from llmpp.labels.format import LABELS, append_rows, read_rows
 from llmpp.metrics.ranking import constant_scores, constant_warning
-from llmpp.predictors.base import Demonstration, TaskContext
+from llmpp.predictors.base import TaskContext
 from llmpp.predictors.llm_pp import Label, LLMPPPredictor
 from llmpp.space.architecture import Architecture
 from llmpp.stages.common import guarded, resume_dir, run_dir
 from llmpp.task import TaskSpec, expand_tasks
-from llmpp.training.stage_logging import log_stage
-from llmpp.utils.io import atomic_open, write_json
+from llmpp.tracking.stage_logging import log_stage
+from llmpp.utils.io import write_json
 
 log = logging.getLogger(__name__)
-LABELS = "labels.jsonl"
-
-
-def read_labels(path: Path) -> list[dict[str, Any]]:
-    """Complete label rows of ``path``; a torn last line (killed mid-write) is dropped."""
-    if not path.is_file():
-        return []
-    rows, torn = [], False
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            torn = True
-    if torn:  # rewrite without the torn line so appends stay line-aligned
-        with atomic_open(path) as handle:
-            handle.writelines(json.dumps(row) + "\n" for row in rows)
-    return rows
-
-
-def append_labels(path: Path, rows: list[dict[str, Any]]) -> None:
-    """Append rows and make them durable before returning."""
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.write("".join(json.dumps(row) + "\n" for row in rows))
-        handle.flush()
-        os.fsync(handle.fileno())
 
 
 def pools(cfg: DictConfig) -> list[tuple[int, int | None]]:
@@ -124,9 +99,9 @@ def label_task(
     pool_seed: int | None,
 ) -> dict[str, Any]:
     """Label one pool of one task into ``path``; returns its cost and counts."""
-    demos = load_gold_split(
-        task.gold_name or task.name, seed, "train", source=gold.release_source(),
-        gold_dir=gold.gold,
+    demos = seed_demonstrations(
+        task.gold_name or task.name, seed, source=gold.release_source(),
+        gold_dir=gold.gold, gold_field=gold.gold_field,
     )
     todo = [a for a in label_pool(cfg, task, space, gold, pool_seed, seed)
             if done_key(task.name, seed, pool_seed, a.key()) not in done]
@@ -141,12 +116,12 @@ def label_task(
     failures = 0
     try:
         predictor.setup(TaskContext(task=task, space=space, seed=seed, run_dir=str(path.parent)))
-        predictor.fit([Demonstration(r.arch, r.score(gold.gold_field)) for r in demos])
+        predictor.fit(demos)
         for chunk in _chunks(todo, max(1, int(cfg.chunk))):
             labels = predictor.label(chunk, progress=bar)
             failures += sum(label.prediction is None for label in labels)
-            append_labels(path, [_row(label, predictor, task, seed, pool_seed)
-                                 for label in labels])
+            append_rows(path, [_row(label, predictor, task, seed, pool_seed)
+                               for label in labels])
         return {"labelled": len(todo), "failed": failures, "cost": predictor.cost()}
     finally:
         bar.close()
@@ -174,7 +149,7 @@ def run_label(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     path = out_dir / LABELS
     # A row whose prediction failed is asked again (the reply cache keeps what was paid for).
     done = {done_key(r["task"], r.get("seed"), r.get("pool_seed"), r["arch_key"])
-            for r in read_labels(path) if r["prediction"] is not None}
+            for r in read_rows(path) if r["prediction"] is not None}
     tasks: dict[str, Any] = {}
     for task_cfg in expand_tasks(cfg.task):
         task = TaskSpec.from_config(task_cfg)
@@ -185,7 +160,7 @@ def run_label(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
                      pool_seed if pool_seed is not None else "sampled")
             part = label_task(cfg, task, space, gold, path, done, seed, pool_seed)
             tasks[task.name] = _merge(tasks.get(task.name, {}), part)
-    rows = read_labels(path)
+    rows = read_rows(path)
     predictions = [r["prediction"] for r in rows if r["prediction"] is not None]
     constant = len(predictions) > 1 and constant_scores(predictions)
     if constant:

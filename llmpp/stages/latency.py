@@ -34,7 +34,7 @@ from llmpp.space.architecture import Architecture
 from llmpp.space.search_space import SearchSpace
 from llmpp.stages.common import guarded, run_dir
 from llmpp.task import TaskSpec
-from llmpp.training.stage_logging import log_stage
+from llmpp.tracking.stage_logging import log_stage
 from llmpp.utils.io import atomic_open, write_json
 from llmpp.utils.progress import progress_bar
 

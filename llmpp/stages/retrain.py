@@ -26,12 +26,12 @@ from llmpp.errors import ConfigError
 from llmpp.space.architecture import Architecture
 from llmpp.stages.common import guarded, resume_dir, run_dir
 from llmpp.task import TaskSpec
+from llmpp.tracking.loggers import build_logger, finish_logger
+from llmpp.tracking.run_names import stage_run_names
 from llmpp.training.evaluation import bleu_on_split, evaluate_loss
 from llmpp.training.gold_set import make_record, read_arch_file, write_gold_set
 from llmpp.training.inherit import inherit_weights
-from llmpp.training.loggers import build_logger, finish_logger
 from llmpp.training.module import TranslationModule
-from llmpp.training.run_names import stage_run_names
 from llmpp.training.runner import (
     build_datamodule,
     build_module,

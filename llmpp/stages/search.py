@@ -29,8 +29,8 @@ from llmpp.stages.searching import (
     logged_settings,
 )
 from llmpp.task import TaskSpec
-from llmpp.training.loggers import build_logger
-from llmpp.training.run_names import stage_run_names
+from llmpp.tracking.loggers import build_logger
+from llmpp.tracking.run_names import stage_run_names
 from llmpp.utils.io import atomic_open
 
 log = logging.getLogger(__name__)

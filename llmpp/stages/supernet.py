@@ -31,9 +31,9 @@ from llmpp.stages.searching import (
     logged_settings,
 )
 from llmpp.task import TaskSpec
+from llmpp.tracking.loggers import build_logger, finish_logger
+from llmpp.tracking.run_names import stage_run_names
 from llmpp.training.evaluation import bleu_on_split, evaluate_loss
-from llmpp.training.loggers import build_logger, finish_logger
-from llmpp.training.run_names import stage_run_names
 from llmpp.training.runner import (
     bind_callbacks,
     build_datamodule,

@@ -7,9 +7,9 @@ import pytest
 
 from llmpp.distill.checkpoint import checkpoint_payload, save_checkpoint
 from llmpp.distill.features import FeatureEncoder
-from llmpp.distill.labels import label_row, write_labels
-from llmpp.distill.teacher import sampled_pool
 from llmpp.distill.train import TrainConfig, train_regressor
+from llmpp.labels.format import label_row, write_labels
+from llmpp.labels.pools import sampled_pool
 
 FAST = TrainConfig(max_epochs=40, patience=8, progress_bar=False, batch_size=128, seed=0)
 

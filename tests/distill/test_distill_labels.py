@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from llmpp.distill.labels import label_row, read_labels, write_labels
 from llmpp.errors import CorruptFileError, DataNotFoundError, InvalidArchitectureError
+from llmpp.labels.format import label_row, read_labels, write_labels
 
 
 def test_distill_labels_skip_and_count_failures(mini_space, mini_labels_file):

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from llmpp.distill.checkpoint import DistilledModel
-from llmpp.distill.teacher import sampled_pool
 from llmpp.errors import ConfigError, CorruptFileError, DataNotFoundError
-from llmpp.evaluation.metrics import kendall_tau, mae
+from llmpp.labels.pools import sampled_pool
+from llmpp.metrics.agreement import kendall_tau, mae
 from llmpp.predictors.base import Demonstration, TaskContext
 from llmpp.predictors.llm_distill import LLMDistillPredictor
 from llmpp.task import TaskSpec

@@ -6,8 +6,9 @@ import numpy as np
 import torch
 
 from llmpp.distill.features import FeatureEncoder
-from llmpp.distill.model import DistillRegressor, build_mlp, parameter_count
+from llmpp.distill.model import DistillRegressor
 from llmpp.distill.train import FreshBatches, TrainConfig, train_regressor
+from llmpp.models.mlp import build_mlp, parameter_count
 
 
 def test_network_has_hats_shape():

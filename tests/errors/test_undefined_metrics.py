@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from llmpp.evaluation.metrics import METRICS, kendall_tau, mae, spearman_rho, summarize
 from llmpp.evaluation.report import markdown_table
+from llmpp.metrics.agreement import METRICS, kendall_tau, mae, spearman_rho, summarize
 from llmpp.utils.io import write_json
 
 GOLD = np.array([20.0, 21.0, 22.0, 23.0])

@@ -231,7 +231,7 @@ def test_what_is_valid_passes() -> None:
         "constraint": {"_target_": "llmpp.constraints.MaxGFLOPs", "_partial_": True, "limit": 3},
         "llm": {"_target_": "llmpp.llm.local.LocalBackend", "timeout": 5, "concurrency": 2},
         # A logger's **kwargs go to W&B: any extra key is W&B's to judge.
-        "logger": {"_target_": "llmpp.training.loggers.wandb_logger", "entity": "me"},
+        "logger": {"_target_": "llmpp.tracking.loggers.wandb_logger", "entity": "me"},
         "tracking": {"tags": ["a"], "table_rows": None},  # None where the table allows it
         "supernet_checkpoint": "${oc.env:HOME}/x.ckpt",  # interpolations: checked at source
         "hydra": {"anything": 1},

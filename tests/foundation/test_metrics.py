@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from llmpp.evaluation.metrics import kendall_tau, mae, precision_at_k, spearman_rho, summarize
+from llmpp.metrics.agreement import kendall_tau, mae, precision_at_k, spearman_rho, summarize
 
 
 def test_mae_ignores_failures() -> None:

@@ -7,8 +7,9 @@ import subprocess
 import sys
 import time
 
+from llmpp.labels.format import read_rows
 from llmpp.llm.cache import ReplyCache, prompt_sha
-from llmpp.stages.label import read_labels, run_label
+from llmpp.stages.label import run_label
 from llmpp.testing.fake_llm_server import FakeLLMServer
 
 KEYS = {
@@ -53,7 +54,7 @@ def test_authors_pool_rows(tmp_path, gold_root, compose):
             overrides(srv, gold_root, "limit=12", "chunk=5", "llm.concurrency=1"),
         )
         summary = run_label(cfg, tmp_path / "run")
-    rows = read_labels(tmp_path / "run" / "labels.jsonl")
+    rows = read_rows(tmp_path / "run" / "labels.jsonl")
     assert len(rows) == 12 == summary["rows"]
     assert all(set(row) == KEYS for row in rows)
     assert len({row["arch_key"] for row in rows}) == 12
@@ -68,7 +69,7 @@ def test_authors_pool_rows(tmp_path, gold_root, compose):
 def test_torn_last_line_is_dropped(tmp_path):
     path = tmp_path / "labels.jsonl"
     path.write_text(json.dumps({"a": 1}) + "\n" + '{"a": 2, "b"')
-    assert read_labels(path) == [{"a": 1}]
+    assert read_rows(path) == [{"a": 1}]
     assert path.read_text() == json.dumps({"a": 1}) + "\n"
 
 
@@ -113,7 +114,7 @@ def test_killed_run_resumes_without_repeating_answered_calls(
             "an answered call was repeated"
         )
         assert len(resumed) <= n - len(answered)
-        rows = read_labels(run_dir / "labels.jsonl")
+        rows = read_rows(run_dir / "labels.jsonl")
         assert len(rows) == n and len({r["arch_key"] for r in rows}) == n
         assert all(r["prediction"] is not None for r in rows)
 
@@ -135,7 +136,7 @@ def test_several_pools_in_one_run_and_resume_per_pool(tmp_path, gold_root, compo
         srv.log.clear()
         both = compose("label", overrides(srv, gold_root, "pool_seeds=[111,122]", "limit=3"))
         summary = run_label(both, tmp_path / "run")
-        rows = read_labels(tmp_path / "run" / "labels.jsonl")
+        rows = read_rows(tmp_path / "run" / "labels.jsonl")
         assert sorted({row["pool_seed"] for row in rows}) == [111, 122]
         assert sum(row["pool_seed"] == 122 for row in rows) == 3 == len(rows) - 3
         assert len(srv.log) == 3  # only the new pool was asked

@@ -81,7 +81,7 @@ def test_a_failure_answered_on_a_rerun_is_no_failure_for_distillation(tmp_path, 
     """``llmpp label`` appends the rerun's answer after the failed row of the same arch."""
     import numpy as np
 
-    from llmpp.distill.labels import label_row, read_labels, write_labels
+    from llmpp.labels.format import label_row, read_labels, write_labels
 
     a, b, c = mini_space.sample(np.random.default_rng(0), 3)
     row = dict(backend="b", model="m", task="t")

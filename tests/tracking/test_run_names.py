@@ -7,11 +7,11 @@ import subprocess
 import sys
 import textwrap
 
-from llmpp.training.run_names import MAX_VALUE, _short, stage_run_names
+from llmpp.tracking.run_names import MAX_VALUE, _short, stage_run_names
 
 APP = textwrap.dedent("""
     import json, hydra
-    from llmpp.training.run_names import stage_run_names
+    from llmpp.tracking.run_names import stage_run_names
 
     @hydra.main(version_base="1.3", config_path="conf", config_name="main")
     def main(cfg):

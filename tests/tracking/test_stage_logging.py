@@ -7,7 +7,7 @@ import csv
 from omegaconf import OmegaConf
 from tracking_helpers import SECRET, assert_no_secret
 
-from llmpp.training.stage_logging import artifact_name, flatten, log_stage, loggable_config
+from llmpp.tracking.stage_logging import artifact_name, flatten, log_stage, loggable_config
 from llmpp.utils.secrets import REDACTED, scrub, secret_values
 
 

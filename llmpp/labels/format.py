@@ -1,7 +1,7 @@
 """Teacher labels (``labels.jsonl``): one scored architecture per line.
 
 The format is the one ``llmpp label`` writes for LLM-PP, and any other teacher can
-write it too (``llmpp.distill.teacher``)::
+write it too (``llmpp.labels.teacher``)::
 
     {"arch": {<HAT subtransformer keys>}, "arch_key": str, "prediction": float | null,
      "std": float | null, "samples": [...], "failure": str | null, "backend": str,
@@ -10,6 +10,10 @@ write it too (``llmpp.distill.teacher``)::
 Rows without a prediction are the teacher's failures: they are skipped and counted,
 unless a later row of the same architecture (same task and seed) has a prediction —
 ``llmpp label`` asks failed architectures again on a rerun and appends the answer.
+
+Two readers: :func:`read_rows` gives the raw rows to the labeller that appends to the
+file (dropping a torn last line a killed run left), :func:`read_labels` gives the
+validated training set to distillation.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -30,6 +35,7 @@ from llmpp.space.architecture import Architecture
 from llmpp.space.search_space import SearchSpace
 from llmpp.utils.io import atomic_open
 
+LABELS = "labels.jsonl"  # the file name every stage writes its labels under
 PROVENANCE_KEYS = ("backend", "model", "prompt", "task", "seed")
 
 
@@ -62,7 +68,7 @@ def _parse_line(path: Path, number: int, line: str) -> Mapping[str, Any]:
     if not isinstance(row, Mapping) or "arch" not in row or "prediction" not in row:
         raise CorruptFileError(
             f"{path}:{number} is not a label row (needs 'arch' and 'prediction'); "
-            "write labels with `llmpp label` or llmpp.distill.teacher"
+            "write labels with `llmpp label` or llmpp.labels.teacher"
         )
     return row
 
@@ -170,3 +176,31 @@ def write_labels(path: str | Path, rows: Iterable[Mapping[str, Any]]) -> int:
             handle.write(json.dumps(row, sort_keys=False) + "\n")
             count += 1
     return count
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    """Complete label rows of ``path``; a torn last line (killed mid-write) is dropped.
+
+    The file is rewritten without the torn line, so later appends stay line-aligned.
+    A missing file has no rows.
+    """
+    if not path.is_file():
+        return []
+    rows, torn = [], False
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            torn = True
+    if torn:
+        with atomic_open(path) as handle:
+            handle.writelines(json.dumps(row) + "\n" for row in rows)
+    return rows
+
+
+def append_rows(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Append rows and make them durable before returning (a killed run keeps them)."""
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write("".join(json.dumps(row) + "\n" for row in rows))
+        handle.flush()
+        os.fsync(handle.fileno())

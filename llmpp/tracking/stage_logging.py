@@ -19,8 +19,8 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from llmpp.training.loggers import build_logger, finish_logger, is_wandb
-from llmpp.training.run_names import stage_run_names
+from llmpp.tracking.loggers import build_logger, finish_logger, is_wandb
+from llmpp.tracking.run_names import stage_run_names
 from llmpp.utils.secrets import scrub
 
 log = logging.getLogger(__name__)
