@@ -2,7 +2,8 @@
 
 ``search.json`` (schema in PRODUCT.md), the best architecture as HAT YAML named
 after hardware, constraint and score, the final population, every scored
-architecture, and for multi-objective runs the Pareto set as CSV and PNG.
+architecture, the best and mean score of every iteration as a PNG (``scores.png``),
+and for multi-objective runs the Pareto set as CSV and PNG.
 """
 
 from __future__ import annotations
@@ -138,6 +139,39 @@ def pareto_plot(path: Path, points: Sequence[dict[str, Any]], metric: str, title
     plt.close(fig)
 
 
+def _plotted(value: float | None) -> float:
+    return math.nan if value is None else float(value)  # a gap in the line
+
+
+def scores_plot(path: Path, history: Sequence[dict[str, Any]], title: str) -> None:
+    """Best and mean score against iteration as a PNG, one panel per ranking predictor.
+
+    Predictors score on their own scales (Distill-PP in BLEU, the supernet a negative
+    loss), so HS-NAS's phases get a panel each instead of sharing one axis.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(dict.fromkeys(str(row["predictor"]) for row in history))
+    fig, axes = plt.subplots(len(names), 1, figsize=(5, 2.5 + 1.5 * len(names)), squeeze=False)
+    for ax, name in zip(axes[:, 0], names, strict=True):
+        rows = [row for row in history if str(row["predictor"]) == name]
+        steps = [row["iteration"] for row in rows]
+        ax.plot(steps, [_plotted(row["best_score"]) for row in rows], marker="o", label="best")
+        ax.plot(steps, [_plotted(row["mean_score"]) for row in rows], marker=".", alpha=0.6,
+                label="mean")
+        ax.set_ylabel(f"score ({name})")
+        ax.legend(fontsize=7)
+    axes[-1, 0].set_xlabel("iteration")
+    axes[0, 0].set_title(title)
+    fig.tight_layout()
+    with atomic_open(path, "wb") as handle:
+        fig.savefig(handle, format="png", dpi=100)
+    plt.close(fig)
+
+
 def write_outputs(out_dir: Path, payload: dict[str, Any], result: SearchResult, *,
                   hardware: str, pareto: Sequence[dict[str, Any]] = (),
                   pareto_metric: str = "gflops") -> dict[str, Path]:
@@ -152,6 +186,9 @@ def write_outputs(out_dir: Path, payload: dict[str, Any], result: SearchResult, 
     population = [{"score": _clean(s.score), "arch": s.arch.to_hat()} for s in result.population]
     paths["population"] = out_dir / "population.json"
     write_json(paths["population"], population)
+    if result.history:
+        paths["scores_png"] = out_dir / "scores.png"
+        scores_plot(paths["scores_png"], result.history, f"{result.algorithm}: score by iteration")
     if pareto:
         rows = [{"score": p["score"], pareto_metric: p[pareto_metric], "key": p["arch"].key(),
                  "arch": p["arch"].short()} for p in pareto]

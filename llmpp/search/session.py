@@ -131,8 +131,9 @@ class SearchSession:
             **{f"evaluations/{k}": v for k, v in payload["evaluations"]["by_predictor"].items()},
         }
         self.tracker.log_summary({k: v for k, v in summary.items() if v is not None})
-        if "pareto_png" in paths:
-            self.tracker.log_image("pareto", paths["pareto_png"])
+        for key in ("pareto", "scores"):  # every plot the search wrote, as a W&B image
+            if f"{key}_png" in paths:
+                self.tracker.log_image(key, paths[f"{key}_png"])
 
     def close(self) -> None:
         self.tracker.finish()

@@ -9,7 +9,8 @@ held-out architectures and writes, in the run dir:
 * ``latency_predictor.pt`` — the self-describing artifact; point
   ``hardware.latency_predictor=`` at it for ``constraint=latency`` and ``describe``;
 * ``latency.json`` — device metadata, measurement protocol, the measurement's own
-  spread, held-out and cross-validated scores of every model, wall seconds.
+  spread, held-out and cross-validated scores of every model, wall seconds;
+* ``latency_fit.png`` — predicted against measured latency of the held-out archs.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from llmpp.hardware.artifact import artifact_payload, save_artifact
 from llmpp.hardware.dataset import LatencyDataset
 from llmpp.hardware.fit import fit_latency_model
 from llmpp.hardware.measure import LatencyMeter, LatencyRecord, MeasureConfig, torch_threads
+from llmpp.hardware.plots import fit_plot
 from llmpp.hardware.predictor import MODELS, mape
 from llmpp.space.architecture import Architecture
 from llmpp.space.search_space import SearchSpace
@@ -166,6 +168,9 @@ def run_latency(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     records = [dataset.get(a) for a in archs]
     result = _fit(cfg, archs, records, space, task, measure)  # untimed: all cores
     seconds["fit"] = time.perf_counter() - started - seconds["measure"]
+    held_out = np.array([records[i].latency_ms for i in result.test_index])
+    fit_plot(out_dir / "latency_fit.png", held_out, result.test_predictions,
+             f"{result.kind} on {len(held_out)} held-out archs")
     with torch_threads(target.threads):
         repeat = retest(meter, [records[i] for i in result.test_index[: int(block.retest or 0)]])
     training = {"samples": len(archs), "train": len(archs) - len(result.test_index),
@@ -202,7 +207,7 @@ def _log_run(cfg: DictConfig, out_dir: Path, payload: dict[str, Any]) -> None:
         metrics={key: payload.get(key) or {} for key in (
             "test", "candidates", "cv", "spread", "retest", "counts", "latency_ms",
             "wall_seconds")},
-        images={"fit": out_dir / "latency_fit.png"},  # written by the stage when it plots
+        images={"fit": out_dir / "latency_fit.png"},
         files=[out_dir / "latency.json"],
     )
 

@@ -28,6 +28,7 @@ from llmpp.stages.common import guarded, resume_dir, run_dir
 from llmpp.task import TaskSpec
 from llmpp.tracking.loggers import build_logger, finish_logger
 from llmpp.tracking.run_names import stage_run_names
+from llmpp.tracking.stage_logging import log_config
 from llmpp.training.evaluation import bleu_on_split, evaluate_loss
 from llmpp.training.gold_set import make_record, read_arch_file, write_gold_set
 from llmpp.training.inherit import inherit_weights
@@ -138,6 +139,7 @@ def run_retrain(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     space = build(cfg.space, "space")
     logger = build_logger(cfg.get("logger"), out_dir, **stage_run_names("retrain", cfg.task.name))
     try:
+        log_config(logger, cfg)
         return _retrain(cfg, space, out_dir, logger)
     finally:
         finish_logger(logger)

@@ -26,11 +26,11 @@ from llmpp.stages.searching import (
     build_constraint,
     build_search_predictors,
     hardware_name,
-    logged_settings,
 )
 from llmpp.task import TaskSpec
 from llmpp.tracking.loggers import build_logger
 from llmpp.tracking.run_names import stage_run_names
+from llmpp.tracking.stage_logging import loggable_config
 from llmpp.utils.io import atomic_open
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ def run_search(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     session = SearchSession(
         out_dir=out_dir, algorithm=algorithm, predictors=predictors, task=task, space=space,
         constraint=constraint, hardware=hardware_name(cfg),
-        tracker=SearchTracker(logger), config=logged_settings(cfg),
+        tracker=SearchTracker(logger), config=loggable_config(cfg),
         table_rows=tracking.get("table_rows", 2000), progress=bool(tracking.get("progress", True)),
         extra={"init": init} if init else None,
     )

@@ -33,6 +33,7 @@ from llmpp.stages.searching import (
 from llmpp.task import TaskSpec
 from llmpp.tracking.loggers import build_logger, finish_logger
 from llmpp.tracking.run_names import stage_run_names
+from llmpp.tracking.stage_logging import log_config
 from llmpp.training.evaluation import bleu_on_split, evaluate_loss
 from llmpp.training.runner import (
     bind_callbacks,
@@ -106,6 +107,7 @@ def run_supernet(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     ckpt = resume_path(out_dir)
     logger = build_logger(cfg.get("logger"), out_dir, **stage_run_names("supernet", task.name))
     try:
+        log_config(logger, cfg)
         trainer = build_trainer(cfg.trainer, out_dir=out_dir, logger=logger, callbacks=callbacks)
         if ckpt:
             log.info("resuming from %s", ckpt)

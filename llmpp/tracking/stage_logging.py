@@ -43,10 +43,54 @@ def flatten(metrics: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
 
 
 def loggable_config(config: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
-    """The resolved config as plain data, credentials removed."""
+    """The resolved config as plain data, credentials removed.
+
+    Inside a Hydra job the config-group options chosen for this config's groups are
+    added as ``choices`` (``{"model": "neuron_mos", "task": ...}``): a block such as
+    ``model`` holds a class path, not the option's name a sweep filters by.
+    """
     if isinstance(config, DictConfig):
         config = OmegaConf.to_container(config, resolve=True)
-    return scrub(dict(config))
+    plain = dict(config)
+    choices = group_choices(plain)
+    if choices and "choices" not in plain:
+        plain["choices"] = choices
+    return scrub(plain)
+
+
+def group_choices(config: Mapping[str, Any]) -> dict[str, str]:
+    """The running Hydra job's option of every top-level group ``config`` holds."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return {}
+    chosen = HydraConfig.get().runtime.choices or {}
+    return {
+        str(group): str(option)
+        for group, option in chosen.items()
+        if option is not None and "/" not in str(group) and "@" not in str(group)
+        and str(group) in config
+    }
+
+
+def log_config(logger: Any, config: DictConfig | Mapping[str, Any]) -> None:
+    """Record a stage's resolved config (scrubbed) as its run's config; no logger: nothing.
+
+    Training stages call it before their Trainer starts, so the run compares by task,
+    space, model kind, data, trainer and optimiser, not only by the LightningModule's
+    hyperparameters that Lightning adds later.
+    """
+    if logger is not None and logger is not False:
+        logger.log_hyperparams(loggable_config(config))
+
+
+def log_images(logger: Any, images: Mapping[str, Path]) -> None:
+    """PNG files as W&B images of the run (other loggers, missing files: skipped)."""
+    if not is_wandb(logger):
+        return
+    for key, path in images.items():
+        if Path(path).is_file():
+            logger.log_image(key=key, images=[str(path)])
 
 
 def log_stage(
@@ -91,9 +135,7 @@ def log_stage(
 
 
 def _log_media(logger: Any, images: Mapping[str, Path], tables: Mapping[str, Any]) -> None:
-    for key, path in images.items():
-        if Path(path).is_file():
-            logger.log_image(key=key, images=[str(path)])
+    log_images(logger, images)
     for key, (columns, rows) in tables.items():
         logger.log_table(key=key, columns=list(columns), data=[list(r) for r in rows])
 

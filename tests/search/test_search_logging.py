@@ -8,6 +8,7 @@ import time
 from search_driver import toy_config
 
 from llmpp.stages.search import run_search
+from llmpp.testing.wandb_offline import read_run
 
 SECRET = "sk-test-do-not-log-0123456789"
 
@@ -31,7 +32,12 @@ def test_search_wandb_offline_run(tmp_path, monkeypatch):
     for text in (b"search/mean_score", b"search/evaluations/supernet", b"smoke", b"optuna"):
         assert text in data, text
     assert list(runs[0].glob("files/media/table/**/*.table.json")), "a W&B table of archs"
-    assert list(runs[0].glob("files/media/images/**/*.png")), "the Pareto plot image"
+    images = runs[0] / "files" / "media" / "images" / "search"
+    assert list(images.glob("pareto_*.png")), "the Pareto plot image"
+    assert list(images.glob("scores_*.png")), "the score-by-iteration plot image"
+    assert (tmp_path / "scores.png").is_file()
+    config = read_run(path).config  # the stage's whole resolved config, not a selection
+    assert config["search"]["iterations"] == 3 and config["tracking"]["tags"] == ["smoke", "ci"]
     for path in tmp_path.rglob("*"):
         if path.is_file():
             assert SECRET.encode() not in path.read_bytes(), f"secret leaked into {path}"
