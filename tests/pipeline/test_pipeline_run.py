@@ -37,6 +37,14 @@ def check_wandb_runs(artifacts: Path, group: str) -> None:
     supernet_keys = by_step["supernet"][0].metric_keys
     assert any(k.startswith(("train/", "val/", "eval/")) for k in supernet_keys)
     assert not any(k.startswith("search/") for k in supernet_keys)
+    # Runs compare by what varied: each carries its step's resolved config.
+    supernet = by_step["supernet"][0].config
+    assert supernet["choices"]["model"] == "hat"
+    assert supernet["model"]["supernet"]["_target_"].endswith("SuperTransformer")
+    assert (supernet["task"]["name"], supernet["space"]["name"]) == ("synthetic_en_de", "hat_mini")
+    for step in ("gold", "retrain", "search"):
+        config = by_step[step][0].config
+        assert config["task"]["name"] == "synthetic_en_de", f"{step}: {sorted(config)}"
 
 
 def test_run_smoke_then_rerun_reuses_every_stage(tmp_path) -> None:
