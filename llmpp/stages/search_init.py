@@ -15,8 +15,8 @@ from omegaconf import DictConfig
 from llmpp.config import build
 from llmpp.constraints import AllOf, Constraint, MaxGFLOPs
 from llmpp.errors import ConfigError
-from llmpp.gold.records import load_gold_split
 from llmpp.gold.source import GoldData
+from llmpp.labels.demonstrations import seed_demonstrations
 from llmpp.metrics.efficiency import efficiency
 from llmpp.prompts.builder import DemoItem
 from llmpp.search.base import SearchAlgorithm
@@ -41,10 +41,10 @@ def gflops_budget(init: DictConfig, constraint: Constraint | None) -> float:
 
 def demonstrations(gold: GoldData, task: TaskSpec, space: SearchSpace, seed: int) -> list:
     """The task's demonstrations of ``seed`` with their GFLOPs and gold BLEU."""
-    records = load_gold_split(task.gold_name or task.name, seed, "train",
-                              source=gold.release_source(), gold_dir=gold.gold)
-    return [DemoItem(r.arch, efficiency(r.arch, task.vocab_size, space.qkv_dim).gflops,
-                     r.score(gold.gold_field)) for r in records]
+    demos = seed_demonstrations(task.gold_name or task.name, seed, source=gold.release_source(),
+                                gold_dir=gold.gold, gold_field=gold.gold_field)
+    return [DemoItem(d.arch, efficiency(d.arch, task.vocab_size, space.qkv_dim).gflops, d.score)
+            for d in demos]
 
 
 def seed_first_population(
