@@ -221,3 +221,21 @@ def test_measured_target_errors_are_one_line(args, fragment, tmp_path, hat_root)
 
 
 EXPECTED_HAT_ARCH_MS = 145.22085  # HAT says 126.0 ms measured; this is its predictor
+
+
+def test_latency_stage_writes_an_artifact_from_hat_data(tmp_path, paper_space, compose) -> None:
+    from llmpp.config import build
+    from llmpp.hardware.artifact import LatencyPredictor
+    from llmpp.stages.latency import run_latency
+
+    cfg = compose("latency", ["hardware=titanxp", "task=wmt14_en_de", "space=hat_space0",
+                              "hardware.model=gbdt", "logger=none"])
+    result = run_latency(cfg, tmp_path)
+    assert result["training"]["dataset"] == "wmt14ende_gpu_titanxp"
+    assert result["training"]["chosen"] == "gbdt" and result["test"]["mape"] < 6
+    task = TaskSpec.from_config(cfg.task)
+    saved = LatencyPredictor.load(result["artifact"], paper_space, task)
+    built = build(cfg.hardware, "hardware").load_latency_predictor(paper_space, task)
+    archs = [paper_space.from_hat(HAT_ARCH), paper_space.largest(), paper_space.smallest()]
+    np.testing.assert_allclose(saved.predict(archs), built.predict(archs), rtol=1e-9)
+    assert saved.predict(archs)[2] < saved.predict(archs)[0] < saved.predict(archs)[1]
