@@ -181,7 +181,7 @@ class MeasuredTarget(HardwareTarget):
 
 
 # What ``model: auto`` cross-validates on HAT's data (see docs/BENCHMARKS.md).
-AUTO_KINDS = ("linear", "gbdt", "mlp_ensemble")
+AUTO_KINDS = ("costs", "costs_gbdt", "gbdt")
 
 
 def released_model(name: str, source=None) -> HATReleasedModel:

@@ -10,8 +10,9 @@ Models, chosen by measured held-out error rather than by habit:
   units) on the space's normalised 10-dim features, target standardised, trained
   full-batch with Adam on the mean squared error.
 * ``hat_mlp``: HAT's own network and recipe (``llmpp.hardware.hat_predictor``).
-* ``mlp_ensemble``, ``gbdt``: models for a large measured table such as HAT's
-  released datasets (``llmpp.hardware.tabular``), on HAT's raw features.
+* ``costs``, ``costs_gbdt``, ``mlp_ensemble``, ``gbdt``: models for a large measured
+  table such as HAT's released datasets (``llmpp.hardware.costs``,
+  ``llmpp.hardware.tabular``), on HAT's raw features.
 
 ``select_model`` cross-validates the candidates on the training split and keeps
 the one with the lowest MAPE (``kind: auto``).
@@ -29,6 +30,7 @@ from torch import nn
 
 from llmpp.errors import ConfigError
 from llmpp.evaluation.metrics import kendall_tau
+from llmpp.hardware.costs import CostGBDTLatencyModel, CostLatencyModel
 from llmpp.hardware.hat_predictor import HATLatencyModel, net_outputs
 from llmpp.hardware.measure import torch_threads
 from llmpp.hardware.tabular import GBDTLatencyModel, MLPEnsembleLatencyModel
@@ -141,7 +143,8 @@ class MLPLatencyModel:
 
 
 MODELS = {"linear": LinearLatencyModel, "mlp": MLPLatencyModel, "hat_mlp": HATLatencyModel,
-          "mlp_ensemble": MLPEnsembleLatencyModel, "gbdt": GBDTLatencyModel}
+          "mlp_ensemble": MLPEnsembleLatencyModel, "gbdt": GBDTLatencyModel,
+          "costs": CostLatencyModel, "costs_gbdt": CostGBDTLatencyModel}
 # What ``kind: auto`` chooses among: HAT's recipe (5,000 steps per fit) is asked for
 # by name (``fit.model=hat_mlp``), not cross-validated on every run.
 AUTO_MODELS = ("linear", "mlp")

@@ -239,3 +239,50 @@ def test_latency_stage_writes_an_artifact_from_hat_data(tmp_path, paper_space, c
     archs = [paper_space.from_hat(HAT_ARCH), paper_space.largest(), paper_space.smallest()]
     np.testing.assert_allclose(saved.predict(archs), built.predict(archs), rtol=1e-9)
     assert saved.predict(archs)[2] < saved.predict(archs)[0] < saved.predict(archs)[1]
+
+
+@pytest.mark.parametrize("kind", ["costs", "costs_gbdt", "mlp_ensemble"])
+def test_fitted_kinds_survive_the_artifact(kind, tmp_path, paper_space) -> None:
+    from llmpp.hardware.artifact import LatencyPredictor, save_artifact
+
+    options = {"mlp_ensemble": {"members": 2, "steps": 50}}
+    target = MeasuredTarget(name="titanxp", dataset_device="gpu_titanxp", model=kind,
+                            models=options)
+    task = TaskSpec(name="wmt14_en_de", title="t", source_lang="en", target_lang="de",
+                    vocab_size=32768, gold_name="wmt14ende")
+    payload = target.build_payload(paper_space, task)
+    save_artifact(tmp_path / "a.pt", payload)
+    loaded = LatencyPredictor.load(tmp_path / "a.pt", paper_space, task)
+    built = LatencyPredictor(payload, paper_space, task)
+    archs = [paper_space.largest(), paper_space.smallest(), paper_space.from_hat(HAT_ARCH)]
+    np.testing.assert_allclose(loaded.predict(archs), built.predict(archs), rtol=1e-9)
+    assert payload["training"]["chosen"] == kind
+
+
+def test_auto_chooses_by_cross_validation_on_the_training_split(paper_space) -> None:
+    from llmpp.hardware.measured import AUTO_KINDS
+    from llmpp.hardware.predictor import cross_validate
+
+    target = MeasuredTarget(name="titanxp", dataset_device="gpu_titanxp", model="auto")
+    task = TaskSpec(name="wmt14_en_de", title="t", source_lang="en", target_lang="de",
+                    vocab_size=32768, gold_name="wmt14ende")
+    payload = target.build_payload(paper_space, task)
+    cv = payload["metrics"]["cv"]
+    assert set(cv) == set(AUTO_KINDS)
+    assert payload["training"]["chosen"] == min(cv, key=lambda k: cv[k]["mape"])
+    data = load_dataset("wmt14ende_gpu_titanxp")
+    train = data.split()["train"]
+    again = cross_validate("costs", None, data.features[train], data.latency[train], 3, 0)
+    assert cv["costs"]["mape"] == pytest.approx(again["mape"])
+
+
+def test_costs_model_beats_hat_released_on_titanxp() -> None:
+    from llmpp.hardware.predictor import new_model
+
+    data = load_dataset("wmt14ende_gpu_titanxp")
+    part = data.split()
+    model = new_model("costs").fit(data.features[part["train"]], data.latency[part["train"]])
+    pred, gold = model.predict(data.features[part["test"]]), data.latency[part["test"]]
+    mape = float(np.mean(np.abs(pred - gold) / gold) * 100)
+    assert mape <= 0.8 * RELEASED["wmt14ende_gpu_titanxp"][0]
+    assert round(mape, 2) == 1.99  # docs/BENCHMARKS.md
