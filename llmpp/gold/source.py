@@ -80,18 +80,17 @@ def manifest_name(commit: str = LLMAS_COMMIT) -> str:
 
 def manifest(commit: str = LLMAS_COMMIT, release: Release = LLMAS) -> dict[str, str]:
     """Relative path (under the release's folder) -> SHA-256 of every file of ``commit``."""
-    return _manifest(release.with_commit(commit))
+    return _manifest(release.with_commit(commit), release.commit)
 
 
 @cache
-def _manifest(release: Release) -> dict[str, str]:
+def _manifest(release: Release, pinned: str) -> dict[str, str]:
     resource = resources.files(release.package).joinpath(release.manifest_name())
     if not resource.is_file():
-        default = release.commit if release.package != LLMAS.package else LLMAS_COMMIT
-        key = "benchmark.commit" if release.package == LLMAS.package else "the pinned commit"
+        key = "benchmark.commit=" if release.prefix == LLMAS.prefix else "the pinned commit "
         raise DataNotFoundError(
             f"llmpp ships no checksum manifest for commit {release.commit} of "
-            f"{release.repository}; use {key}={default}"
+            f"{release.repository}; use {key}{pinned}"
         )
     entries = {}
     for line in resource.read_text().splitlines():
@@ -134,7 +133,7 @@ class ReleaseSource:
         root = root or os.environ.get(self.release.env) or None
         self.local = root is not None
         self.commit = self.release.commit
-        self.manifest = _manifest(self.release)
+        self.manifest = _manifest(self.release, release.commit)
         cached = cache_dir() / self.release.prefix / self.commit
         if self.release.subdir:
             cached = cached / self.release.subdir

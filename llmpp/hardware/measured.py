@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from llmpp.errors import ConfigError, CorruptFileError
+from llmpp.gold.source import ReleaseSource
 from llmpp.hardware.artifact import LatencyPredictor, artifact_payload
 from llmpp.hardware.hat_release import (
     HAT,
@@ -37,7 +38,7 @@ from llmpp.space.search_space import SearchSpace
 from llmpp.task import TaskSpec
 
 # How HAT timed its datasets (its latency_dataset configs: 20 timed runs, beam 5).
-HAT_MEASUREMENT = MeasureConfig(protocol="hat", repeats=20, warmup=10, beam=5)
+HAT_MEASUREMENT = MeasureConfig(protocol="hat", repeats=20, warmup=5, beam=5)
 RELEASED = "released"
 
 
@@ -130,7 +131,7 @@ class MeasuredTarget(HardwareTarget):
                               f"({', '.join(outside)} outside it); pass space=hat_space0")
         return name
 
-    def _source(self):
+    def _source(self) -> ReleaseSource:
         return hat_source(self.hat_root)
 
     def load_latency_predictor(self, space: SearchSpace, task: TaskSpec) -> LatencyPredictor:
@@ -184,7 +185,7 @@ class MeasuredTarget(HardwareTarget):
 AUTO_KINDS = ("costs", "costs_gbdt", "gbdt")
 
 
-def released_model(name: str, source=None) -> HATReleasedModel:
+def released_model(name: str, source: ReleaseSource | None = None) -> HATReleasedModel:
     """HAT's released predictor of dataset ``name`` with its config's norms."""
     path = predictor_path(name, source)
     try:
