@@ -239,6 +239,12 @@ def test_latency_stage_writes_an_artifact_from_hat_data(tmp_path, paper_space, c
     archs = [paper_space.from_hat(HAT_ARCH), paper_space.largest(), paper_space.smallest()]
     np.testing.assert_allclose(saved.predict(archs), built.predict(archs), rtol=1e-9)
     assert saved.predict(archs)[2] < saved.predict(archs)[0] < saved.predict(archs)[1]
+    # The run summary's latency of the found architecture reads the same artifact.
+    from llmpp.stages.run import predicted_latency
+
+    run_cfg = compose("run", ["hardware=titanxp", "task=wmt14_en_de", "space=hat_space0"])
+    assert predicted_latency(run_cfg, result["artifact"], HAT_ARCH) == pytest.approx(
+        float(saved.predict(archs[:1])[0]))
 
 
 @pytest.mark.parametrize("kind", ["costs", "costs_gbdt", "mlp_ensemble"])
