@@ -12,6 +12,12 @@ ifneq ($(wildcard ../shared/llmas/data),)
 export LLMPP_BENCHMARK_ROOT := $(abspath ../shared/llmas/data)
 endif
 endif
+# Likewise HAT's released latency data (hardware=titanxp|xeon|raspberrypi).
+ifeq ($(origin LLMPP_HAT_ROOT), undefined)
+ifneq ($(wildcard ../shared/hat),)
+export LLMPP_HAT_ROOT := $(abspath ../shared/hat)
+endif
+endif
 export WANDB_MODE ?= offline
 # Passive OpenMP waiting: busy-waiting threads collapse throughput on a shared CPU.
 export OMP_WAIT_POLICY ?= PASSIVE

@@ -12,6 +12,7 @@ import pytest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLD_ROOT = (ROOT.parent / "shared" / "llmas" / "data").resolve()
+HAT_ROOT = (ROOT.parent / "shared" / "hat").resolve()  # HAT's released latency data
 
 
 @pytest.fixture(autouse=True)
@@ -25,6 +26,8 @@ def offline_env(tmp_path_factory, monkeypatch):
     for var in ("WANDB_DATA_DIR", "WANDB_CACHE_DIR", "WANDB_CONFIG_DIR"):
         monkeypatch.setenv(var, str(wandb_home / var.lower()))
     monkeypatch.delenv("LLMPP_BENCHMARK_ROOT", raising=False)
+    # HAT's measured targets read the shared copy, never the network.
+    monkeypatch.setenv("LLMPP_HAT_ROOT", str(HAT_ROOT))
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     yield
 
@@ -34,6 +37,13 @@ def gold_root() -> Path:
     if not GOLD_ROOT.is_dir():
         pytest.fail(f"the gold data copy is expected at {GOLD_ROOT} (../shared/llmas/data)")
     return GOLD_ROOT
+
+
+@pytest.fixture(scope="session")
+def hat_root() -> Path:
+    if not (HAT_ROOT / "SHA256SUMS").is_file():
+        pytest.fail(f"HAT's latency data copy is expected at {HAT_ROOT} (../shared/hat)")
+    return HAT_ROOT
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,7 @@ import torch
 
 from llmpp.errors import ConfigError, CorruptFileError, DataNotFoundError
 from llmpp.hardware.features import ANALYTIC_NAMES, encode_features
+from llmpp.hardware.hat_released import HATReleasedModel
 from llmpp.hardware.measure import MeasureConfig
 from llmpp.hardware.predictor import MODELS, LinearLatencyModel
 from llmpp.space.architecture import Architecture
@@ -29,6 +30,10 @@ from llmpp.utils.io import atomic_open
 
 FORMAT = "llmpp-latency/1"
 REQUIRED = ("format", "model", "space", "task", "hardware", "measurement")
+NORMALISATION = {
+    "analytic": "standardised analytic features (mean/std in model.state)",
+    "hat_raw": "HAT's 10 raw features; the model scales them (its norms in model.state)",
+}
 FIX = "refit it with `llmpp latency hardware=<hw> space=<space> task=<task>`"
 
 
@@ -46,10 +51,9 @@ def artifact_payload(
         "format": FORMAT,
         "model": {"kind": model.kind, "features": model.features, "state": model.state()},
         "feature_names": list(ANALYTIC_NAMES) if model.features == "analytic" else None,
-        "normalisation": (
-            "standardised analytic features (mean/std in model.state)"
-            if model.features == "analytic"
-            else "SearchSpace normalisation (each value / its largest choice); target standardised"
+        "normalisation": NORMALISATION.get(
+            model.features,
+            "SearchSpace normalisation (each value / its largest choice); target standardised",
         ),
         "space": {"name": space.name, "hash": space.hash(), "spec": space.spec()},
         "task": {"name": task.name, "vocab_size": task.vocab_size},
@@ -134,7 +138,9 @@ class LatencyPredictor:
         try:
             if model["kind"] == "linear":
                 self.model: Any = LinearLatencyModel.from_state(model["state"])
-            elif model["kind"] in ("mlp", "hat_mlp"):
+            elif model["kind"] == "released":
+                self.model = HATReleasedModel.from_state(model["state"])
+            elif model["kind"] in MODELS:
                 dim = self.encode([space.smallest()]).shape[1]
                 self.model = MODELS[model["kind"]].from_state(model["state"], dim)
             else:

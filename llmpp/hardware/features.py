@@ -7,6 +7,8 @@ overhead (layer counts; small models are dominated by it), encoder and decoder
 multiply-adds, the output projection over the vocabulary, the beam's cache
 reordering and cross-attention memory concatenations. Latency is close to a
 non-negative sum of these, so a linear model on them needs few measurements.
+``hat_raw``: HAT's 10 values unnormalised, as HAT's released CSVs hold them; the
+models fitted on that data scale them themselves.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from llmpp.errors import ConfigError
+from llmpp.hardware.hat_released import hat_raw_features
 from llmpp.hardware.measure import MeasureConfig
 from llmpp.metrics.efficiency import attended_encoder_layers
 from llmpp.space.architecture import Architecture
@@ -30,7 +33,7 @@ ANALYTIC_NAMES = (
     "reorder_melems",
     "memory_concats",
 )
-FEATURE_KINDS = ("hat", "fine", "analytic")
+FEATURE_KINDS = ("hat", "fine", "analytic", "hat_raw")
 
 
 def analytic_features(
@@ -77,6 +80,8 @@ def encode_features(
     """Stack the ``kind`` features of ``archs`` (``[len(archs), dim]``, float64)."""
     if kind not in FEATURE_KINDS:
         raise ConfigError(f"unknown latency feature kind {kind!r}; use one of {FEATURE_KINDS}")
+    if kind == "hat_raw":  # HAT's released data and predictors: features unnormalised
+        return hat_raw_features(list(archs))
     if kind in ("hat", "fine"):
         return np.asarray(space.encode(list(archs), kind), dtype=np.float64).reshape(len(archs), -1)
     rows = [

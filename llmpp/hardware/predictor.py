@@ -1,6 +1,6 @@
 """Latency regressors and the predictor that serves one for a search.
 
-Two models, chosen by measured held-out error rather than by habit:
+Models, chosen by measured held-out error rather than by habit:
 
 * ``linear``: least squares on the analytic features, weighted to minimise
   *relative* error (each row divided by its latency), with a small ridge on
@@ -10,6 +10,9 @@ Two models, chosen by measured held-out error rather than by habit:
   units) on the space's normalised 10-dim features, target standardised, trained
   full-batch with Adam on the mean squared error.
 * ``hat_mlp``: HAT's own network and recipe (``llmpp.hardware.hat_predictor``).
+* ``costs``, ``costs_gbdt``, ``mlp_ensemble``, ``gbdt``: models for a large measured
+  table such as HAT's released datasets (``llmpp.hardware.costs``,
+  ``llmpp.hardware.tabular``), on HAT's raw features.
 
 ``select_model`` cross-validates the candidates on the training split and keeps
 the one with the lowest MAPE (``kind: auto``).
@@ -26,8 +29,10 @@ import torch
 from torch import nn
 
 from llmpp.errors import ConfigError
+from llmpp.hardware.costs import CostGBDTLatencyModel, CostLatencyModel
 from llmpp.hardware.hat_predictor import HATLatencyModel, net_outputs
 from llmpp.hardware.measure import torch_threads
+from llmpp.hardware.tabular import GBDTLatencyModel, MLPEnsembleLatencyModel
 from llmpp.metrics.agreement import kendall_tau
 
 
@@ -137,14 +142,16 @@ class MLPLatencyModel:
         return model
 
 
-MODELS = {"linear": LinearLatencyModel, "mlp": MLPLatencyModel, "hat_mlp": HATLatencyModel}
+MODELS = {"linear": LinearLatencyModel, "mlp": MLPLatencyModel, "hat_mlp": HATLatencyModel,
+          "mlp_ensemble": MLPEnsembleLatencyModel, "gbdt": GBDTLatencyModel,
+          "costs": CostLatencyModel, "costs_gbdt": CostGBDTLatencyModel}
 # What ``kind: auto`` chooses among: HAT's recipe (5,000 steps per fit) is asked for
 # by name (``fit.model=hat_mlp``), not cross-validated on every run.
 AUTO_MODELS = ("linear", "mlp")
 
 
 def new_model(kind: str, options: dict[str, Any] | None = None) -> Any:
-    """An unfitted model of ``kind`` (``linear`` | ``mlp`` | ``hat_mlp``) with its ``options``."""
+    """An unfitted model of ``kind`` (a key of ``MODELS``) with its ``options``."""
     if kind not in MODELS:
         raise ConfigError(f"unknown latency model {kind!r}; use one of {sorted(MODELS)} or auto")
     try:

@@ -11,6 +11,10 @@ held-out architectures and writes, in the run dir:
 * ``latency.json`` — device metadata, measurement protocol, the measurement's own
   spread, held-out and cross-validated scores of every model, wall seconds;
 * ``latency_fit.png`` — predicted against measured latency of the held-out archs.
+
+A target HAT measured (``hardware=titanxp|xeon|raspberrypi``) times nothing: its
+artifact is built from HAT's released data (``llmpp.hardware.measured``) with the
+target's ``model`` (HAT's released predictor by default), scored on HAT's test split.
 """
 
 from __future__ import annotations
@@ -155,6 +159,8 @@ def run_latency(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     cfg, out_dir = _start(cfg, out_dir)
     space, task = build(cfg.space, "space"), TaskSpec.from_config(cfg.task)
     target = build(cfg.hardware, "hardware")
+    if getattr(target, "measured", False):  # HAT's devices: built from its release, not timed
+        return _from_release(cfg, target, space, task, out_dir, started)
     measure, block = _measure_config(cfg), cfg
     archs = sample_archs(space, int(block.n_archs), int(cfg.sample_seed))
     dataset = LatencyDataset(out_dir / "latency.csv")
@@ -200,6 +206,25 @@ def run_latency(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     return payload
 
 
+def _from_release(cfg: DictConfig, target: Any, space: SearchSpace, task: TaskSpec,
+                  out_dir: Path, started: float) -> dict[str, Any]:
+    """A measured target's artifact (HAT's data) and its latency.json; nothing is timed."""
+    built = target.build_payload(space, task)
+    artifact = out_dir / ARTIFACT_NAME
+    save_artifact(artifact, built)
+    metrics = built["metrics"]
+    payload = {
+        "protocol": "hat (HAT's released measurements)", "hardware": built["hardware"],
+        "space": space.name, "space_hash": space.hash(), "task": task.name,
+        "training": built["training"], "test": metrics["test"], "cv": metrics["cv"],
+        "noise_ms": metrics["noise_ms"], "artifact": str(artifact),
+        "wall_seconds": {"total": time.perf_counter() - started},
+    }
+    write_json(out_dir / "latency.json", payload)
+    _log_run(cfg, out_dir, payload)
+    return payload
+
+
 def _log_run(cfg: DictConfig, out_dir: Path, payload: dict[str, Any]) -> None:
     """Held-out MAPE / tau of every model, CV, re-test error, spread, counts; latency.json."""
     log_stage(
@@ -216,6 +241,12 @@ def _log_run(cfg: DictConfig, out_dir: Path, payload: dict[str, Any]) -> None:
 @guarded
 def main(cfg: DictConfig) -> None:
     p = run_latency(cfg, run_dir())
+    if "spread" not in p:  # a measured target (HAT's data): nothing was timed here
+        t = p["test"]
+        print(f"latency predictor ({p['training']['chosen']}) from {p['training']['dataset']} "
+              f"on HAT's {p['training']['test']} test archs: MAPE {t['mape']:.2f} %, Kendall "
+              f"tau {t['kendall_tau']:.3f}; wrote {p['artifact']}")
+        return
     test, spread = p["test"], p["spread"]["iqr_over_median"]["median"]
     retest_mape = (p["retest"] or {}).get("mape")
     print(f"latency predictor ({p['training']['chosen']}) on {p['training']['test']} held-out "

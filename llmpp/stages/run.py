@@ -69,7 +69,9 @@ def preflight(cfg: DictConfig) -> None:
     """Catch what would fail late (a missing API key, a bad space) before any training."""
     build(cfg.space, "space")
     build(cfg.llm, "llm")  # backends check their keys at construction; nothing starts
-    build(cfg.hardware, "hardware")
+    hardware = build(cfg.hardware, "hardware")
+    if getattr(hardware, "measured", False):  # HAT's data must exist for this task and space
+        hardware.check(build(cfg.space, "space"), TaskSpec.from_config(cfg.task))
     if not uses_authors_gold(cfg) and not cfg.gold.get("archs"):
         # The gold step must make a gold set for the label step: refuse before training.
         split, n_archs = cfg.gold.split, int(cfg.gold.get("n_archs") or 0)

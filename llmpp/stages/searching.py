@@ -29,9 +29,15 @@ def hardware_name(cfg: DictConfig) -> str:
 
 
 def latency_predictor(cfg: DictConfig, space: SearchSpace, task: TaskSpec) -> Any:
-    """The hardware target's fitted latency predictor, or None when none is configured."""
+    """The hardware target's latency predictor, or None when none is configured.
+
+    A target with an artifact path loads it; a target HAT measured builds its predictor
+    from HAT's release without one.
+    """
     hardware = cfg.get("hardware")
-    if not isinstance(hardware, DictConfig) or not hardware.get("latency_predictor"):
+    if not isinstance(hardware, DictConfig):
+        return None
+    if not hardware.get("latency_predictor") and not hardware.get("dataset_device"):
         return None
     return build(hardware, "hardware").load_latency_predictor(space, task)
 
