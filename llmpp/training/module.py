@@ -82,7 +82,8 @@ def space_from_spec(name: str, spec: Mapping[str, Any]) -> SearchSpace:
 class TranslationModule(L.LightningModule):
     """Supernet or fixed-architecture training with label-smoothed cross entropy.
 
-    ``positions``/``scale_dropout`` are HAT's position-encoding and dropout rules
+    ``positions``/``scale_dropout``/``activation_dropout``/``scale_encoder_attention_dropout``
+    are HAT's position-encoding and dropout rules
     (see ``llmpp.models.transformer``), applied relative to the space's widest model
     also when one architecture is trained from scratch, as HAT does; ``schedule`` is
     the learning-rate schedule kind (``llmpp.training.objective.SCHEDULES``).
@@ -103,6 +104,8 @@ class TranslationModule(L.LightningModule):
         label_smoothing: float = 0.1,
         positions: str = "native",
         scale_dropout: bool = False,
+        activation_dropout: float | None = None,
+        scale_encoder_attention_dropout: bool = True,
         schedule: str = "cosine",
         max_lr: float = 1e-3,
         init_lr: float = 1e-7,
@@ -130,6 +133,8 @@ class TranslationModule(L.LightningModule):
             "attention_dropout": attention_dropout,
             "positions": positions,
             "scale_dropout": scale_dropout,
+            "activation_dropout": activation_dropout,
+            "scale_encoder_attention_dropout": scale_encoder_attention_dropout,
         }
         if sampling == "fixed":
             if arch is None:
