@@ -26,11 +26,14 @@ def loss_sums(
     model: Transformer,
     batches: Iterable[dict[str, torch.Tensor]],
     encoded: Sequence[EncoderOut] | None = None,
+    label_smoothing: float = 0.0,
 ) -> tuple[float, int]:
     """``(summed token cross entropy in nats, target tokens)`` over ``batches``; eval mode.
 
-    ``encoded``: the encoder's outputs for these batches, computed earlier by a model
-    whose encoder is the same (``SuperTransformer.encoder_key``), so only the decoder runs.
+    With ``label_smoothing`` > 0 the sum is of the label-smoothed loss instead (the
+    criterion HAT's search ranks sub-networks by). ``encoded``: the encoder's outputs for
+    these batches, computed earlier by a model whose encoder is the same
+    (``SuperTransformer.encoder_key``), so only the decoder runs.
     """
     was_training = model.training
     model.eval()
@@ -41,8 +44,10 @@ def loss_sums(
         for batch in batches:  # a DataLoader streams: its batches are never all held
             enc = next(outputs) if outputs is not None else model.encode(batch["src"].to(device))
             logits = model.decode(batch["tgt_in"].to(device), enc)
-            _, nll, n = label_smoothed_loss(logits, batch["tgt_out"].to(device), 0.0)
-            nll_sum += float(nll)
+            smoothed, nll, n = label_smoothed_loss(
+                logits, batch["tgt_out"].to(device), label_smoothing
+            )
+            nll_sum += float(smoothed if label_smoothing else nll)
             tokens += n
     finally:
         model.train(was_training)
