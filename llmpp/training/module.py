@@ -202,12 +202,17 @@ class TranslationModule(L.LightningModule):
         for label, arch in archs.items():
             model = self.run_arch(arch)
             logits = model(batch["src"], batch["tgt_in"])
-            _, nll, n = label_smoothed_loss(logits, batch["tgt_out"], 0.0)
+            smoothed, nll, n = label_smoothed_loss(
+                logits, batch["tgt_out"], self.hparams.label_smoothing
+            )
             # The first one is what checkpointing monitors ("val/loss").
             name = "val/loss" if label in ("largest", "arch") else f"val/loss_{label}"
             self.log(
                 name, nll / max(n, 1), prog_bar=name == "val/loss", batch_size=n, sync_dist=True
             )
+            if label in ("largest", "arch"):  # the criterion, as fairseq picks its best
+                self.log("val/label_smoothed_loss", smoothed / max(n, 1), batch_size=n,
+                         sync_dist=True)
 
     def configure_optimizers(self):
         hp = self.hparams

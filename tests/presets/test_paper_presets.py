@@ -52,6 +52,11 @@ def test_the_paper_retrain_uses_hats_bleu_and_the_paper_distill(compose) -> None
     retrain = step_config(cfg, STEPS["retrain"], {})
     assert (retrain.beam, retrain.length_penalty) == (4, 0.6)
     assert retrain.bleu_reported == "bleu_tokenized_compound"
+    assert (retrain.max_len_a, retrain.max_len_b) == (0, 200)  # HAT's test.sh
+    assert retrain.score_checkpoint == "best"  # HAT's checkpoint_best.pt
+    search = step_config(cfg, STEPS["search"], {})
+    assert search.predictors.supernet.valid_limit is None
+    assert search.predictors.supernet.label_smoothing == 0.1
     distill = step_config(cfg, STEPS["distill"], {})
     assert (distill.regressor.steps, distill.regressor.lr) == (15000, 1.0e-5)
     label = step_config(cfg, STEPS["label"], {})
