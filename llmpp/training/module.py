@@ -106,6 +106,7 @@ class TranslationModule(L.LightningModule):
         scale_dropout: bool = False,
         activation_dropout: float | None = None,
         scale_encoder_attention_dropout: bool = True,
+        extreme_arbitrary_ende_attn: int | None = None,
         schedule: str = "cosine",
         max_lr: float = 1e-3,
         init_lr: float = 1e-7,
@@ -148,6 +149,7 @@ class TranslationModule(L.LightningModule):
             )
         else:
             self.model = build_supernet(supernet, self.space, vocab_size, **common)
+            self.extremes()  # an arbitrary attention outside the space fails here
         self.schedule = Schedule(max_lr, init_lr, min_lr, warmup_steps, total_steps, schedule)
 
     # ---- which sub-networks run -------------------------------------------------------------
@@ -161,15 +163,21 @@ class TranslationModule(L.LightningModule):
         if not self.is_supernet:
             return [self.model.arch]
         rng = np.random.default_rng([int(hp.seed), int(step)])
+        largest, smallest = self.extremes()
         if hp.sampling == "largest":
-            return [self.space.largest()]
+            return [largest]
         if hp.sampling == "sandwich":
-            return [
-                self.space.largest(),
-                self.space.smallest(),
-                *self.space.sample(rng, int(hp.num_random)),
-            ]
+            return [largest, smallest, *self.space.sample(rng, int(hp.num_random))]
         return [self.space.sample(rng)]
+
+    def extremes(self) -> tuple[Architecture, Architecture]:
+        """The largest and smallest sub-networks trained by sandwich and validated.
+
+        Their arbitrary attention is ``extreme_arbitrary_ende_attn`` (HAT's
+        ``largest_arbitrary1``/``smallest_arbitrary1``: 1); None is llmpp's option, -1.
+        """
+        arbitrary = self.hparams.get("extreme_arbitrary_ende_attn")
+        return self.space.largest(arbitrary), self.space.smallest(arbitrary)
 
     def run_arch(self, arch: Architecture) -> Transformer:
         """The model with ``arch`` active (the supernet in place; a fixed model as is)."""
@@ -196,7 +204,8 @@ class TranslationModule(L.LightningModule):
         return total
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        archs = {"largest": self.space.largest(), "smallest": self.space.smallest()}
+        largest, smallest = self.extremes()
+        archs = {"largest": largest, "smallest": smallest}
         if not self.is_supernet:
             archs = {"arch": self.model.arch}
         for label, arch in archs.items():
