@@ -16,7 +16,7 @@ from typing import Any
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import ProgressBar
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from llmpp.config import build
 from llmpp.errors import ConfigError, CorruptFileError, DataNotFoundError
@@ -74,10 +74,32 @@ def bind_callbacks(callbacks: list[Any], **objects: Any) -> list[Any]:
     return bound
 
 
+def validation_in_updates(cfg: DictConfig) -> DictConfig:
+    """``cfg`` with ``val_check_interval_updates`` turned into Lightning's batch count.
+
+    Lightning counts an integer ``val_check_interval`` in training *batches*; under
+    ``accumulate_grad_batches`` = k that is every interval / k optimizer updates.
+    ``val_check_interval_updates`` = n (HAT-style cadence, in updates) sets
+    ``val_check_interval`` = n x k, so validation (and what it checkpoints) runs every
+    n updates whatever the accumulation; null leaves ``val_check_interval`` as given.
+    """
+    if "val_check_interval_updates" not in cfg:
+        return cfg
+    cfg = cfg.copy()
+    with open_dict(cfg):
+        updates = cfg.pop("val_check_interval_updates")
+        if updates is not None:
+            if int(updates) < 1:
+                raise ConfigError(f"trainer.val_check_interval_updates={updates} must be >= 1")
+            cfg.val_check_interval = int(updates) * int(cfg.get("accumulate_grad_batches") or 1)
+    return cfg
+
+
 def build_trainer(
     cfg: DictConfig, *, out_dir: Path, logger: Any = None, callbacks: list[Any] | None = None
 ) -> L.Trainer:
     """The ``trainer`` group's Trainer writing under ``out_dir``."""
+    cfg = validation_in_updates(cfg)
     callbacks = list(callbacks or [])
     if not cfg.get("enable_progress_bar", True):
         callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
