@@ -76,6 +76,7 @@ def test_the_paper_retrain_uses_hats_bleu_and_the_paper_distill(compose) -> None
     assert search.predictors.supernet.label_smoothing == 0.1
     distill = step_config(cfg, STEPS["distill"], {})
     assert (distill.regressor.steps, distill.regressor.lr) == (15000, 1.0e-5)
+    assert distill.regressor.features == "authors"  # (1 + mean raw) / 3
     label = step_config(cfg, STEPS["label"], {})
     assert len(label.pool_seeds) == 6 and label.predictor.prompt.variant
 
