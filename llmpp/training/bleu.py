@@ -107,12 +107,28 @@ def tokenized_compound_bleu(
 
 
 def sacrebleu_detokenized(
-    hypotheses: Sequence[str], references: Sequence[str], *, tokenized: bool = True
+    hypotheses: Sequence[str],
+    references: Sequence[str],
+    *,
+    tokenized: bool = True,
+    detokenizer: str = "rules",
+    lang: str = "en",
 ) -> tuple[float, str]:
-    """sacreBLEU's default corpus BLEU on running text (detokenized first if ``tokenized``)."""
+    """sacreBLEU's default corpus BLEU on running text (detokenized first if ``tokenized``).
+
+    ``detokenizer``: ``rules`` (llmpp's small rule set, for the synthetic corpus) or
+    ``moses`` (sacremoses, as HAT's test.sh detokenizes Moses-tokenized text).
+    """
     import sacrebleu
 
-    prepare = detokenize if tokenized else str.strip
+    prepare = str.strip
+    if tokenized and detokenizer == "moses":
+        from sacremoses import MosesDetokenizer
+
+        moses = MosesDetokenizer(lang=lang)
+        prepare = lambda line: moses.detokenize(line.split())  # noqa: E731
+    elif tokenized:
+        prepare = detokenize
     bleu = sacrebleu.metrics.BLEU()
     score = bleu.corpus_score([prepare(h) for h in hypotheses], [[prepare(r) for r in references]])
     return float(score.score), str(bleu.get_signature())
@@ -125,6 +141,7 @@ def score_both(
     tokenized: bool = True,
     lang: str = "en",
     raw_tokenizer: str = "moses",
+    detokenizer: str = "rules",
 ) -> BleuScores:
     """Both scores; ``tokenized`` says whether the text is already space-tokenized.
 
@@ -132,7 +149,8 @@ def score_both(
     tokenized score.
     """
     tokenize = "none" if tokenized else raw_tokenizer
-    sacre, signature = sacrebleu_detokenized(hypotheses, references, tokenized=tokenized)
+    sacre, signature = sacrebleu_detokenized(hypotheses, references, tokenized=tokenized,
+                                             detokenizer=detokenizer, lang=lang)
     return BleuScores(
         bleu_tokenized_compound=tokenized_compound_bleu(
             hypotheses, references, tokenize=tokenize, lang=lang

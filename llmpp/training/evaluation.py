@@ -103,6 +103,7 @@ def evaluate_bleu(
     beam: int = 1,
     length_penalty: float = 1.0,
     tokenized: bool = True,
+    detokenizer: str = "rules",
     lang: str = "en",
     max_len_a: float = 1.2,
     max_len_b: int = 10,
@@ -130,14 +131,20 @@ def evaluate_bleu(
     finally:
         model.train(was_training)
     done = [h if h is not None else "" for h in hypotheses]
-    scores = score_both(done, list(references), tokenized=tokenized, lang=lang)
+    scores = score_both(done, list(references), tokenized=tokenized, lang=lang,
+                        detokenizer=detokenizer)
     return BleuResult(scores.sacrebleu, scores.sacrebleu_signature, done, scores)
 
 
 def corpus_is_tokenized(task) -> bool:
-    """Whether a task's text is space-tokenized (the synthetic corpus) rather than raw."""
+    """Whether a task's text is space-tokenized rather than raw: the synthetic corpus, and
+    fairseq-binarized corpora (Moses-tokenized text once the BPE markers are removed)."""
+    return corpus_kind(task) in ("synthetic", "fairseq")
+
+
+def corpus_kind(task) -> str:
     data = (task.get("data") if hasattr(task, "get") else None) or {}
-    return str(data.get("kind", "")) == "synthetic"
+    return str(data.get("kind", ""))
 
 
 def target_language(task) -> str:
@@ -175,6 +182,7 @@ def bleu_on_split(
         beam=beam,
         length_penalty=length_penalty,
         tokenized=corpus_is_tokenized(datamodule.task),
+        detokenizer="moses" if corpus_kind(datamodule.task) == "fairseq" else "rules",
         lang=target_language(datamodule.task),
         max_len_a=max_len_a,
         max_len_b=max_len_b,
