@@ -68,7 +68,8 @@ def train_one(
     scored = check_score_checkpoint(str(cfg.get("score_checkpoint", "last")))
     best = best_checkpoint_callback(out_dir) if scored == "best" else None
     trainer = build_trainer(cfg.trainer, out_dir=out_dir, logger=logger,
-                            callbacks=[*callbacks, *([best] if best else [])])
+                            callbacks=[*callbacks, *([best] if best else [])],
+                            val_check_interval_updates=cfg.get("val_check_interval_updates"))
     trainer.fit(module, datamodule=datamodule, ckpt_path=resume_path(out_dir), weights_only=False)
     trainer.save_checkpoint(str(out_dir / "checkpoints" / "last.ckpt"), weights_only=False)
     datamodule.setup()

@@ -74,32 +74,35 @@ def bind_callbacks(callbacks: list[Any], **objects: Any) -> list[Any]:
     return bound
 
 
-def validation_in_updates(cfg: DictConfig) -> DictConfig:
-    """``cfg`` with ``val_check_interval_updates`` turned into Lightning's batch count.
+def validation_in_updates(cfg: DictConfig, updates: int | None) -> DictConfig:
+    """``cfg`` (a trainer group) validating every ``updates`` optimizer updates.
 
     Lightning counts an integer ``val_check_interval`` in training *batches*; under
-    ``accumulate_grad_batches`` = k that is every interval / k optimizer updates.
-    ``val_check_interval_updates`` = n (HAT-style cadence, in updates) sets
+    ``accumulate_grad_batches`` = k that is every interval / k optimizer updates. A
+    stage's ``val_check_interval_updates`` = n (HAT-style cadence, in updates) sets
     ``val_check_interval`` = n x k, so validation (and what it checkpoints) runs every
-    n updates whatever the accumulation; null leaves ``val_check_interval`` as given.
+    n updates whatever the accumulation; None leaves ``val_check_interval`` as given.
     """
-    if "val_check_interval_updates" not in cfg:
+    if updates is None:
         return cfg
+    if int(updates) < 1:
+        raise ConfigError(f"val_check_interval_updates={updates} must be >= 1")
     cfg = cfg.copy()
     with open_dict(cfg):
-        updates = cfg.pop("val_check_interval_updates")
-        if updates is not None:
-            if int(updates) < 1:
-                raise ConfigError(f"trainer.val_check_interval_updates={updates} must be >= 1")
-            cfg.val_check_interval = int(updates) * int(cfg.get("accumulate_grad_batches") or 1)
+        cfg.val_check_interval = int(updates) * int(cfg.get("accumulate_grad_batches") or 1)
     return cfg
 
 
 def build_trainer(
-    cfg: DictConfig, *, out_dir: Path, logger: Any = None, callbacks: list[Any] | None = None
+    cfg: DictConfig, *, out_dir: Path, logger: Any = None, callbacks: list[Any] | None = None,
+    val_check_interval_updates: int | None = None,
 ) -> L.Trainer:
-    """The ``trainer`` group's Trainer writing under ``out_dir``."""
-    cfg = validation_in_updates(cfg)
+    """The ``trainer`` group's Trainer writing under ``out_dir``.
+
+    ``val_check_interval_updates``: validate every that many optimizer updates
+    (``validation_in_updates``); None keeps the group's ``val_check_interval``.
+    """
+    cfg = validation_in_updates(cfg, val_check_interval_updates)
     callbacks = list(callbacks or [])
     if not cfg.get("enable_progress_bar", True):
         callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]

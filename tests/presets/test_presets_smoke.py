@@ -197,7 +197,7 @@ def smoke_supernet(cfg) -> None:
     module = build_module(cfg.model, space=space, task=task, optim=build(cfg.optim, "optim"),
                           seed=0)
     assert module.is_supernet and module.step_archs(0)
-    trainer = validation_in_updates(cfg.trainer)
+    trainer = validation_in_updates(cfg.trainer, cfg.val_check_interval_updates)
     assert trainer.val_check_interval % int(trainer.accumulate_grad_batches) == 0
 
 

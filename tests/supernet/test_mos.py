@@ -345,5 +345,5 @@ def test_mos_paper_preset_composes_with_the_mos_recipe(compose):
         assert (net.experts, net.router_width, net.router_input, net.router_init) == (
             6, 128, "mos", "mos")
         assert (cfg.model.sampling, cfg.model.extreme_arbitrary_ende_attn) == ("sandwich", 1)
-        assert cfg.trainer.val_check_interval_updates == 2000
+        assert cfg.val_check_interval_updates == 2000
         assert cfg.trainer.accumulate_grad_batches == 128 and cfg.optim.schedule == "hat_supernet"
