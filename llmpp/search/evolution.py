@@ -24,7 +24,7 @@ from typing import Any
 
 from llmpp.constraints import Constraint
 from llmpp.errors import ConfigError
-from llmpp.search.base import Scored, SearchAlgorithm, arch_from_dict, top_k, top_k_indices
+from llmpp.search.base import Scored, SearchAlgorithm, arch_from_dict, top_k
 from llmpp.search.operators import Crossover, Generator, Mutation, Sampling
 from llmpp.space.architecture import Architecture
 from llmpp.space.search_space import SearchSpace
@@ -145,8 +145,9 @@ class Evolution(SearchAlgorithm):
         predictor = self.predictor()
         self.last_scored = scored
         self._update_best(scored, predictor)
-        kept = top_k_indices(scored, self.parents)
-        survivors = [scored[i] for i in kept]
+        survivors = top_k(scored, self.parents)
+        position = {id(s): i for i, s in enumerate(scored)}
+        kept = [position[id(s)] for s in survivors]  # where each parent's gene is
         self._observe(survivors)
         if self.iteration + 1 >= self.iterations:
             self.candidates = [s.arch for s in scored]
