@@ -77,13 +77,14 @@ INIT: dict[str, Any] = {"kind": str, "gflops": float | None, "count": int, "max_
 # step's block in `llmpp run`.
 STEP_KEYS: dict[str, dict[str, Any]] = {
     "supernet": {**TRAINING_GROUPS, "eval_archs": list[str], "eval_bleu_limit": int | None,
-                 "beam": int},
+                 "beam": int, "val_check_interval_updates": int | None},
     "retrain": {
         **TRAINING_GROUPS, "arch": str | dict[str, Any] | None, "archs": str | list[Any] | None,
         "n_archs": int, "sample_seed": int, "eval_bleu_limit": int | None, "beam": int,
         "length_penalty": float, "bleu_reported": str, "init_from": str | None,
         "keep_checkpoints": bool, "split": {"seeds": list[int], "demos": int, "test": int},
-        "supernet_checkpoint": str | None,
+        "supernet_checkpoint": str | None, "max_len_a": float, "max_len_b": int,
+        "score_checkpoint": str, "val_check_interval_updates": int | None,
     },
     "latency": {
         "n_archs": int, "sample_seed": int, "test_fraction": float, "chunk": int,

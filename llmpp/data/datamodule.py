@@ -1,5 +1,9 @@
 """The LightningDataModule of a translation task (any task with a ``data`` block).
 
+``task.data.kind: fairseq`` reads a fairseq-preprocess folder (HAT's binarized WMT,
+``task.data.data_dir``) in place through the same batching (``llmpp.data.fairseq``);
+other kinds build llmpp's own cached corpus.
+
 Its ``state_dict`` — stored by Lightning in every checkpoint — records how many
 training batches of which epoch the model has consumed, so a resumed fit continues
 with the batches of that epoch it has not seen (a requeued SLURM job does not
@@ -20,6 +24,7 @@ from omegaconf import DictConfig
 from llmpp.data.batching import TokenBatchSampler, collate, plan_batches
 from llmpp.data.binarized import BinarizedSplit
 from llmpp.data.corpus import DEFAULT_CHUNK_PAIRS, Corpus, load_corpus, prepare_corpus
+from llmpp.data.fairseq import FairseqCorpus
 
 
 class TranslationDataModule(L.LightningDataModule):
@@ -56,23 +61,32 @@ class TranslationDataModule(L.LightningDataModule):
         self.seed = seed
         self.num_workers = num_workers
         self._build = {"workers": build_workers, "chunk_pairs": int(chunk_pairs)}
-        self.corpus: Corpus | None = None
+        self.corpus: Corpus | FairseqCorpus | None = None
         self._train_sampler: TokenBatchSampler | None = None
         self._progress = {"epoch": 0, "consumed": 0}
         self._resume: dict[str, int] | None = None
 
+    @property
+    def is_fairseq(self) -> bool:
+        """Whether the task reads a fairseq-preprocess folder in place (``kind: fairseq``)."""
+        return str((self.task.get("data") or {}).get("kind", "")) == "fairseq"
+
     def prepare_data(self) -> None:
-        prepare_corpus(self.task, **self._build)
+        if self.is_fairseq:
+            FairseqCorpus.open(self.task)  # nothing to build; a wrong folder fails here
+        else:
+            prepare_corpus(self.task, **self._build)
 
     def setup(self, stage: str | None = None) -> None:
         if self.corpus is None:
-            self.corpus = load_corpus(self.task, **self._build)
+            self.corpus = (FairseqCorpus.open(self.task) if self.is_fairseq
+                           else load_corpus(self.task, **self._build))
 
     @property
     def vocab_size(self) -> int:
         return int(self.task["vocab_size"])
 
-    def split(self, name: str) -> BinarizedSplit:
+    def split(self, name: str) -> BinarizedSplit:  # or a FairseqSplit (same interface)
         """The dataset of one split (``train``, ``valid`` or ``test``)."""
         self.setup()
         limit = int(self.valid_limit) if name == "valid" and self.valid_limit else None

@@ -97,8 +97,10 @@ def _data_block(task_cfg: Mapping[str, Any]) -> Mapping[str, Any]:
     if not data:
         raise ConfigError(f"task {task_cfg.get('name')} has no data block; it cannot be trained on")
     kind = str(data.get("kind", "wmt"))
+    if kind == "fairseq":  # read in place (llmpp.data.fairseq), never built from pairs
+        raise ConfigError("task.data.kind=fairseq is read in place; it has no pairs to build")
     if kind not in ("synthetic", "wmt"):
-        raise ConfigError(f"task.data.kind={kind!r} is unknown; use synthetic or wmt")
+        raise ConfigError(f"task.data.kind={kind!r} is unknown; use synthetic, wmt or fairseq")
     return data
 
 

@@ -6,6 +6,12 @@ module builds the same ``hat`` and ``fine`` rows with numpy: each per-layer fiel
 flattened once, mapped through a lookup table built from the space's own
 normalisation, then averaged (``hat``) or scattered into padded columns (``fine``).
 Tests check that both paths agree.
+
+``authors`` is ``hat`` with the arbitrary attention encoded as the authors'
+``bleu_predictor.py`` does it, ``(1 + mean of the raw values) / 3`` (-1 -> 0, 1 -> 2/3,
+2 -> 1); ``hat`` (llmpp's option) encodes the count of attended encoder layers / 3
+(-1 -> 1/3). The other nine values are the same (each / the space's largest choice,
+which for HAT's space are the authors' divisors 640, 6, 3072, 8).
 """
 
 from __future__ import annotations
@@ -26,7 +32,8 @@ from llmpp.space.architecture import (
 )
 from llmpp.space.search_space import SearchSpace
 
-FEATURE_KINDS = ("hat", "fine")
+FEATURE_KINDS = ("hat", "fine", "authors")
+ARBITRARY = "decoder_arbitrary_ende_attn"
 DEPTH_OF = {f: "encoder_layer_num" for f in ENCODER_LAYER_FIELDS} | {
     f: "decoder_layer_num" for f in DECODER_LAYER_FIELDS
 }
@@ -38,8 +45,9 @@ class FeatureEncoder:
 
     Args:
         space: the search space whose normalisation defines the features.
-        kind: ``hat`` (HAT's 10 values, per-layer fields averaged) or ``fine``
-            (every layer's value, zeros for inactive layers).
+        kind: ``hat`` (HAT's 10 values, per-layer fields averaged), ``authors`` (the
+            same with the authors' arbitrary-attention encoding) or ``fine`` (every
+            layer's value, zeros for inactive layers).
     """
 
     def __init__(self, space: SearchSpace, kind: str = "hat") -> None:
@@ -55,11 +63,13 @@ class FeatureEncoder:
 
     def _table(self, field: str) -> tuple[np.ndarray, np.ndarray]:
         values = np.asarray(sorted(self.space.choices[field]), dtype=np.int64)
+        if field == ARBITRARY and self.kind == "authors":  # (1 + raw) / 3, averaged
+            return values, (1.0 + values.astype(np.float64)) / 3.0
         normed = np.asarray([self.space.normalise(field, int(v)) for v in values], dtype=np.float64)
         return values, normed
 
     def _dim(self) -> int:
-        if self.kind == "hat":
+        if self.kind in ("hat", "authors"):
             return len(ARCH_FIELDS)
         depth = {
             "encoder_layer_num": self.space.max_encoder_layers,
@@ -111,7 +121,7 @@ class FeatureEncoder:
     ) -> int:
         """Write one per-layer field into ``out`` from ``column``; returns the next column."""
         starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-        if self.kind == "hat":
+        if self.kind in ("hat", "authors"):
             out[:, column] = np.add.reduceat(normed, starts) / lengths
             return column + 1
         width = (

@@ -102,14 +102,20 @@ class FeedForward(nn.Module):
         self.fc1 = nn.Linear(dim, ffn_dim)
         self.fc2 = nn.Linear(ffn_dim, dim)
 
-    def forward(self, x: Tensor, dim: int, ffn_dim: int, dropout: float) -> Tensor:
+    def forward(self, x: Tensor, dim: int, ffn_dim: int, activation_dropout: float) -> Tensor:
         hidden = F.relu(elastic_linear(self.fc1, x, dim, ffn_dim))
-        hidden = F.dropout(hidden, dropout, self.training)
+        if activation_dropout > 0:
+            hidden = F.dropout(hidden, activation_dropout, self.training)
         return elastic_linear(self.fc2, hidden, ffn_dim, dim)
 
 
 class EncoderLayer(nn.Module):
-    """Self-attention and feed-forward, each followed by residual + LayerNorm."""
+    """Self-attention and feed-forward, each followed by residual + LayerNorm.
+
+    ``dropout`` applies to both residual branches except where ``attention_residual_dropout``
+    is given (HAT leaves this one unscaled while scaling the others with the width);
+    ``activation_dropout`` applies after the FFN's ReLU.
+    """
 
     def __init__(self, dim: int, ffn_dim: int, qkv_dim: int) -> None:
         super().__init__()
@@ -128,13 +134,16 @@ class EncoderLayer(nn.Module):
         heads: int,
         dropout: float,
         attention_dropout: float,
+        activation_dropout: float,
+        attention_residual_dropout: float | None = None,
     ) -> Tensor:
         k, v = self.self_attn.keys_values(x, dim, heads)
         h = self.self_attn(
             x, k, v, query_dim=dim, heads=heads, mask=mask, dropout=attention_dropout
         )
-        x = elastic_layer_norm(self.self_attn_norm, x + F.dropout(h, dropout, self.training), dim)
-        h = self.ffn(x, dim, ffn_dim, dropout)
+        p = dropout if attention_residual_dropout is None else attention_residual_dropout
+        x = elastic_layer_norm(self.self_attn_norm, x + F.dropout(h, p, self.training), dim)
+        h = self.ffn(x, dim, ffn_dim, activation_dropout)
         return elastic_layer_norm(self.ffn_norm, x + F.dropout(h, dropout, self.training), dim)
 
 
@@ -167,6 +176,7 @@ class DecoderLayer(nn.Module):
         cross_heads: int,
         dropout: float,
         attention_dropout: float,
+        activation_dropout: float,
         cache: dict[str, Tensor] | None = None,
     ) -> Tensor:
         k, v = self.self_attn.keys_values(x, dim, heads)
@@ -191,5 +201,5 @@ class DecoderLayer(nn.Module):
             x, ck, cv, query_dim=dim, heads=cross_heads, mask=memory_mask, dropout=attention_dropout
         )
         x = elastic_layer_norm(self.cross_attn_norm, x + F.dropout(h, dropout, self.training), dim)
-        h = self.ffn(x, dim, ffn_dim, dropout)
+        h = self.ffn(x, dim, ffn_dim, activation_dropout)
         return elastic_layer_norm(self.ffn_norm, x + F.dropout(h, dropout, self.training), dim)

@@ -18,7 +18,15 @@ As in the paper's machine-translation setting, the mixture replaces the two line
 maps of each feed-forward block (``layers`` chooses the encoder's, the decoder's or
 both); the router reads HAT's 10-number architecture encoding
 (``SearchSpace.hat_features``) through ``Linear -> ReLU -> Dropout -> Linear``
-(width 128, dropout 0.1, 2 experts by default). Neuron ``j`` always reads router
+(width 128, dropout 0.1, 2 experts by default). Two details follow the MoS code when
+chosen (``experiment=mos_paper``): ``router_input="mos"`` feeds HAT's raw 10 numbers
+(widths, depths, per-layer means, the arbitrary attention as the count of attended
+encoder layers) divided by ``MOS_FEATURE_NORM`` = [640, 6, 2048, 6, 640, 6, 2048, 6, 6,
+2] (the MoS code's ``feature_norm``; llmpp's ``hat`` option divides each by the space's
+largest choice), and ``router_init="mos"`` initialises a neuron-wise router's last
+layer xavier-uniform with zero bias (the MoS code's ``LinearSuper``; llmpp's ``torch``
+option keeps PyTorch's default, which the MoS code also uses for every other router
+layer). Neuron ``j`` always reads router
 outputs ``j*m .. j*m+m-1``, so the mixture of a neuron does not depend on how many
 neurons the sub-network keeps: mixing then slicing equals slicing then mixing, which
 is what makes ``export`` exact.
@@ -38,7 +46,35 @@ from llmpp.space.architecture import Architecture
 from llmpp.space.search_space import SearchSpace
 
 STACKS = ("encoder", "decoder")
-ROUTER_INPUTS = ("hat", "fine")
+ROUTER_INPUTS = ("hat", "fine", "mos")
+ROUTER_INITS = ("torch", "mos")
+# The MoS code's divisors of HAT's 10 raw architecture numbers (its ``feature_norm``).
+MOS_FEATURE_NORM = (640, 6, 2048, 6, 640, 6, 2048, 6, 6, 2)
+
+
+def mos_router_input(arch: Architecture) -> Tensor:
+    """HAT's 10 raw numbers of ``arch`` divided by ``MOS_FEATURE_NORM`` (the MoS code's input).
+
+    The arbitrary attention enters as the mean count of attended encoder layers
+    (-1 -> 1, 1 -> 2, 2 -> 3), as HAT's ``get_config_features`` encodes it.
+    """
+    def mean(values) -> float:
+        return float(sum(values)) / len(values)
+
+    raw = (
+        arch.encoder_embed_dim,
+        arch.encoder_layer_num,
+        mean(arch.encoder_ffn_embed_dim),
+        mean(arch.encoder_self_attention_heads),
+        arch.decoder_embed_dim,
+        arch.decoder_layer_num,
+        mean(arch.decoder_ffn_embed_dim),
+        mean(arch.decoder_self_attention_heads),
+        mean(arch.decoder_ende_attention_heads),
+        mean([1 if a == -1 else a + 1 for a in arch.decoder_arbitrary_ende_attn]),
+    )
+    return torch.tensor([v / n for v, n in zip(raw, MOS_FEATURE_NORM, strict=True)],
+                        dtype=torch.float32)
 
 
 class ArchRouter(nn.Module):
@@ -88,6 +124,7 @@ class MixtureFeedForward(nn.Module):
         router_width: int,
         router_dropout: float,
         neuron_wise: bool,
+        router_init: str = "torch",
     ) -> None:
         super().__init__()
         self.experts = experts
@@ -97,6 +134,11 @@ class MixtureFeedForward(nn.Module):
         if neuron_wise:
             self.router1 = ArchRouter(router_in, router_width, experts * ffn_dim, router_dropout)
             self.router2 = ArchRouter(router_in, router_width, experts * dim, router_dropout)
+            if router_init == "mos":
+                for router in (self.router1, self.router2):
+                    last = router.net[-1]
+                    nn.init.xavier_uniform_(last.weight)
+                    nn.init.zeros_(last.bias)
         else:
             self.router = ArchRouter(router_in, router_width, experts, router_dropout)
         self.route: Tensor | None = None
@@ -159,6 +201,7 @@ class MixtureOfSupernets(SuperTransformer):
         router_width: int = 128,
         router_dropout: float = 0.1,
         router_input: str = "hat",
+        router_init: str = "torch",
         layers: Sequence[str] = STACKS,
         **kwargs,
     ) -> None:
@@ -171,6 +214,10 @@ class MixtureOfSupernets(SuperTransformer):
         if router_input not in ROUTER_INPUTS:
             raise ConfigError(
                 f"router_input={router_input!r}; choose one of: {', '.join(ROUTER_INPUTS)}"
+            )
+        if router_init not in ROUTER_INITS:
+            raise ConfigError(
+                f"router_init={router_init!r}; choose one of: {', '.join(ROUTER_INITS)}"
             )
         self.router_input = router_input
         self.routed_stacks = layers
@@ -190,6 +237,7 @@ class MixtureOfSupernets(SuperTransformer):
                     router_width=router_width,
                     router_dropout=router_dropout,
                     neuron_wise=self.neuron_wise,
+                    router_init=router_init,
                 )
         self.arch = self.arch  # route the mixtures for the initial (largest) architecture
 
@@ -198,6 +246,8 @@ class MixtureOfSupernets(SuperTransformer):
         return None if "encoder" in self.routed_stacks else super().encoder_key(arch)
 
     def _features(self, arch: Architecture) -> Tensor:
+        if self.router_input == "mos":
+            return mos_router_input(arch)
         encode = self.space.hat_features if self.router_input == "hat" else self.space.fine_features
         return torch.as_tensor(encode(arch), dtype=torch.float32)
 

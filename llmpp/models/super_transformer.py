@@ -52,6 +52,8 @@ class SuperTransformer(Transformer):
         attention_dropout: float = 0.0,
         positions: str = "native",
         scale_dropout: bool = False,
+        activation_dropout: float | None = None,
+        scale_encoder_attention_dropout: bool = True,
     ) -> None:
         super().__init__(
             space_shape(space, vocab_size),
@@ -60,6 +62,8 @@ class SuperTransformer(Transformer):
             attention_dropout=attention_dropout,
             positions=positions,
             scale_dropout=scale_dropout,
+            activation_dropout=activation_dropout,
+            scale_encoder_attention_dropout=scale_encoder_attention_dropout,
         )
         self.space = space
 
@@ -103,11 +107,9 @@ class SuperTransformer(Transformer):
         model = Transformer(
             ModelShape.of(arch, self.shape.vocab_size, self.shape.qkv_dim),
             arch,
-            dropout=self.dropout,
-            attention_dropout=self.attention_dropout,
             positions=self.positions,
-            scale_dropout=self.scale_dropout,
             reference_widths=self.reference_widths,
+            **self.dropout_options(),
         )
         with torch.no_grad():
             source = self.inherited_weights(arch)

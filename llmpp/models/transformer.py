@@ -90,6 +90,8 @@ class Transformer(nn.Module):
         attention_dropout: float = 0.0,
         positions: str = "native",
         scale_dropout: bool = False,
+        activation_dropout: float | None = None,
+        scale_encoder_attention_dropout: bool = True,
         reference_widths: tuple[int, int] | None = None,
     ) -> None:
         super().__init__()
@@ -102,6 +104,8 @@ class Transformer(nn.Module):
         self.attention_dropout = attention_dropout
         self.positions = positions
         self.scale_dropout = scale_dropout
+        self.activation_dropout = activation_dropout
+        self.scale_encoder_attention_dropout = scale_encoder_attention_dropout
         # (encoder, decoder) widths of the widest model this one belongs to.
         self.reference_widths = tuple(
             reference_widths or (shape.encoder_embed_dim, shape.decoder_embed_dim)
@@ -133,6 +137,23 @@ class Transformer(nn.Module):
         """Dropout of a stack running at width ``dim`` (HAT's rule when ``scale_dropout``)."""
         return self.dropout * dim / reference if self.scale_dropout else self.dropout
 
+    def ffn_dropout(self, dim: int, reference: int) -> float:
+        """Dropout after the FFN's activation (HAT scales its ``activation_dropout`` too)."""
+        if self.activation_dropout is None:
+            return self.stack_dropout(dim, reference)
+        p = self.activation_dropout
+        return p * dim / reference if self.scale_dropout else p
+
+    def dropout_options(self) -> dict[str, object]:
+        """The dropout settings, for building a model that behaves as this one."""
+        return {
+            "dropout": self.dropout,
+            "attention_dropout": self.attention_dropout,
+            "scale_dropout": self.scale_dropout,
+            "activation_dropout": self.activation_dropout,
+            "scale_encoder_attention_dropout": self.scale_encoder_attention_dropout,
+        }
+
     def _embed(self, tokens: Tensor, dim: int, reference: int, offset: int = 0) -> Tensor:
         weight = self.embed_tokens.weight
         x = F.embedding(tokens, weight[:, :dim] if dim != weight.shape[1] else weight, PAD)
@@ -150,6 +171,7 @@ class Transformer(nn.Module):
         mask = ~pad[:, None, None, :]  # True = may attend
         reference = self.reference_widths[0]
         x = self._embed(src, dim, reference)
+        attention_residual = None if self.scale_encoder_attention_dropout else self.dropout
         states = []
         for i in range(arch.encoder_layer_num):
             x = self.encoder_layers[i](
@@ -160,6 +182,8 @@ class Transformer(nn.Module):
                 heads=arch.encoder_self_attention_heads[i],
                 dropout=self.stack_dropout(dim, reference),
                 attention_dropout=self.attention_dropout,
+                activation_dropout=self.ffn_dropout(dim, reference),
+                attention_residual_dropout=attention_residual,
             )
             states.append(x)
         return EncoderOut(states, pad)
@@ -205,6 +229,7 @@ class Transformer(nn.Module):
                 cross_heads=arch.decoder_ende_attention_heads[j],
                 dropout=self.stack_dropout(dim, reference),
                 attention_dropout=self.attention_dropout,
+                activation_dropout=self.ffn_dropout(dim, reference),
                 cache=layer_cache,
             )
         return self.output_projection(x)

@@ -47,7 +47,11 @@ class SupernetPredictor(Predictor):
     Args:
         checkpoint: the ``.ckpt`` written by ``llmpp supernet`` (``checkpoints/last.ckpt``).
         metric: ``loss`` (score = -mean token cross entropy) or ``bleu``.
-        valid_limit: validation pairs used (None = all); fewer is faster and noisier.
+        valid_limit: validation pairs used (None = all, HAT's and the paper's protocol);
+            fewer is faster and noisier (llmpp's option).
+        label_smoothing: the loss scored (``metric=loss``): 0 = the plain cross entropy
+            (llmpp's option), > 0 = the label-smoothed loss HAT's search ranks by
+            (its training criterion, 0.1).
         max_tokens: padded tokens per evaluation batch.
         beam: beam size for ``metric=bleu`` (1 = greedy).
         device: ``cpu``, ``cuda`` or ``auto``.
@@ -69,6 +73,7 @@ class SupernetPredictor(Predictor):
         checkpoint: str | None = None,
         metric: str = "loss",
         valid_limit: int | None = 200,
+        label_smoothing: float = 0.0,
         max_tokens: int = 4096,
         beam: int = 1,
         device: str = "auto",
@@ -86,11 +91,14 @@ class SupernetPredictor(Predictor):
             raise ConfigError(f"predictor.metric={metric!r} is unknown; choose one of: loss, bleu")
         if race_fraction is not None and not (0.0 < float(race_fraction) < 1.0):
             raise ConfigError(f"predictor.race_fraction={race_fraction} must lie in (0, 1)")
+        if not 0.0 <= float(label_smoothing) < 1.0:
+            raise ConfigError(f"predictor.label_smoothing={label_smoothing} must lie in [0, 1)")
         if race_fraction is not None and metric != "loss":
             raise ConfigError("predictor.race_fraction works with metric=loss only")
         self.checkpoint = str(Path(checkpoint).expanduser()) if checkpoint else None
         self.metric, self.valid_limit, self.max_tokens, self.beam = (
             metric, valid_limit, max_tokens, beam)
+        self.label_smoothing = float(label_smoothing)
         self.race_fraction = None if race_fraction is None else float(race_fraction)
         self.race_keep = int(race_keep)
         self.reuse_encoder = bool(reuse_encoder)
@@ -107,8 +115,9 @@ class SupernetPredictor(Predictor):
     @classmethod
     def from_module(
         cls, module: Any, datamodule: Any = None, *, metric: str = "loss",
-        valid_limit: int | None = 200, max_tokens: int = 4096, beam: int = 1,
-        race_fraction: float | None = None, race_keep: int = 25, reuse_encoder: bool = True,
+        valid_limit: int | None = 200, label_smoothing: float = 0.0, max_tokens: int = 4096,
+        beam: int = 1, race_fraction: float | None = None, race_keep: int = 25,
+        reuse_encoder: bool = True,
     ) -> SupernetPredictor:
         """Score with an in-memory supernet's current weights (a search during training).
 
@@ -117,10 +126,11 @@ class SupernetPredictor(Predictor):
                 its weights as they train).
             datamodule: a ``TranslationDataModule`` whose validation split is used
                 (default: one built from the module's task, as from a checkpoint).
-            metric, valid_limit, max_tokens, beam, race_fraction, race_keep,
-                reuse_encoder: as above.
+            metric, valid_limit, label_smoothing, max_tokens, beam, race_fraction,
+                race_keep, reuse_encoder: as above.
         """
-        return cls(metric=metric, valid_limit=valid_limit, max_tokens=max_tokens, beam=beam,
+        return cls(metric=metric, valid_limit=valid_limit, label_smoothing=label_smoothing,
+                   max_tokens=max_tokens, beam=beam,
                    race_fraction=race_fraction, race_keep=race_keep,
                    reuse_encoder=reuse_encoder, module=module, datamodule=datamodule)
 
@@ -216,7 +226,7 @@ class SupernetPredictor(Predictor):
                 model = self.module.run_arch(self.module.space.validate(archs[i]))
                 if encoded is None and len(members) > 1:
                     encoded = encode_batches(model, batches)
-                sums[i] = loss_sums(model, batches, encoded)
+                sums[i] = loss_sums(model, batches, encoded, self.label_smoothing)
             self._stats["encoder_reuses"] += len(members) - 1
         self._stats["eval_seconds"] += time.perf_counter() - started
         self._stats["pairs_scored"] += len(archs) * (stop - start)

@@ -51,10 +51,15 @@ def rank_key(score: float) -> float:
     return -np.inf if np.isnan(score) else float(score)
 
 
+def top_k_indices(scored: Sequence[Scored], k: int) -> list[int]:
+    """Positions of the ``k`` best, stable for ties (earlier wins) so runs are reproducible."""
+    order = sorted(range(len(scored)), key=lambda i: (-rank_key(scored[i].score), i))
+    return order[:k]
+
+
 def top_k(scored: Sequence[Scored], k: int) -> list[Scored]:
     """The ``k`` best, stable for ties (earlier wins) so runs are reproducible."""
-    order = sorted(range(len(scored)), key=lambda i: (-rank_key(scored[i].score), i))
-    return [scored[i] for i in order[:k]]
+    return [scored[i] for i in top_k_indices(scored, k)]
 
 
 def rng_state(rng: np.random.Generator) -> dict[str, Any]:

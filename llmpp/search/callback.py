@@ -42,7 +42,8 @@ class SearchCallback(Callback):
         out_dir: where searches write (one sub-directory per search).
         every_n_steps: also search every n training steps (None: only after fit).
         supernet_metric: ``loss`` (score = -validation loss) or ``bleu``.
-        valid_limit: validation pairs per inherited-weight evaluation.
+        valid_limit: validation pairs per inherited-weight evaluation (None = all).
+        label_smoothing: the scored loss's label smoothing (0 = plain cross entropy).
         table_rows: scored architectures in the logged table.
         config: settings logged with the search (never secrets).
     """
@@ -60,6 +61,7 @@ class SearchCallback(Callback):
         every_n_steps: int | None = None,
         supernet_metric: str = "loss",
         valid_limit: int | None = 200,
+        label_smoothing: float = 0.0,
         table_rows: int | None = 2000,
         config: dict[str, Any] | None = None,
     ) -> None:
@@ -73,6 +75,7 @@ class SearchCallback(Callback):
         self.every_n_steps = int(every_n_steps) if every_n_steps else None
         self.supernet_metric = supernet_metric
         self.valid_limit = valid_limit
+        self.label_smoothing = float(label_smoothing)
         self.table_rows = table_rows
         self.config = dict(config or {})
         self.results: list[dict[str, Any]] = []
@@ -96,7 +99,7 @@ class SearchCallback(Callback):
         datamodule = trainer.datamodule
         supernet = SupernetPredictor.from_module(
             module, datamodule=datamodule, metric=self.supernet_metric,
-            valid_limit=self.valid_limit,
+            valid_limit=self.valid_limit, label_smoothing=self.label_smoothing,
         )
         constraint = self.constraint
         algorithm = self.algorithm(space=space, constraint=constraint, seed=self.seed)

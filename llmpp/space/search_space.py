@@ -88,15 +88,24 @@ class SearchSpace:
     def max_decoder_layers(self) -> int:
         return max(self.choices["decoder_layer_num"])
 
-    def largest(self) -> Architecture:
-        """The biggest sub-network (max of every choice; arbitrary attention = -1)."""
-        return self._extreme(max)
+    def largest(self, arbitrary: int | None = None) -> Architecture:
+        """The biggest sub-network (max of every choice; arbitrary attention = -1).
 
-    def smallest(self) -> Architecture:
-        """The smallest sub-network (min of every choice)."""
-        return self._extreme(min)
+        ``arbitrary``: the decoder's arbitrary attention instead (HAT's validation and
+        sandwich extremes, ``largest_arbitrary1``, use 1).
+        """
+        return self._extreme(max, arbitrary)
 
-    def _extreme(self, pick) -> Architecture:
+    def smallest(self, arbitrary: int | None = None) -> Architecture:
+        """The smallest sub-network (min of every choice; ``arbitrary`` as ``largest``)."""
+        return self._extreme(min, arbitrary)
+
+    def _extreme(self, pick, arbitrary: int | None = None) -> Architecture:
+        if arbitrary is not None and arbitrary not in self.choices["decoder_arbitrary_ende_attn"]:
+            raise ConfigError(
+                f"arbitrary attention {arbitrary} is not a choice of space {self.name}: "
+                f"{_fmt(self.choices['decoder_arbitrary_ende_attn'])}"
+            )
         values: dict[str, Any] = {}
         for field in SCALAR_FIELDS:
             values[field] = pick(self.choices[field])
@@ -105,7 +114,7 @@ class SearchSpace:
         for field in DECODER_LAYER_FIELDS:
             choice = pick(self.choices[field])
             if field == "decoder_arbitrary_ende_attn":
-                choice = min(self.choices[field])
+                choice = min(self.choices[field]) if arbitrary is None else arbitrary
             values[field] = (choice,) * values["decoder_layer_num"]
         return Architecture(**values)
 
@@ -164,7 +173,9 @@ class SearchSpace:
         """HAT's flat gene: scalars then every per-layer list padded to the max depth.
 
         Inactive layers are padded with the field's first choice, so a gene is a
-        pure function of the architecture.
+        pure function of the architecture. (HAT's search instead carries each
+        individual's whole gene, inactive values included: ``mutate_gene`` and
+        ``crossover_genes`` work on such genes, and ``Evolution(genes="kept")`` keeps them.)
         """
         gene = [arch.encoder_embed_dim, arch.encoder_layer_num]
         for field in ENCODER_LAYER_FIELDS:
@@ -212,26 +223,39 @@ class SearchSpace:
         return out
 
     # ---- seeded sampling, mutation, crossover -------------------------------------
+    def sample_gene(self, rng: np.random.Generator) -> list[int]:
+        """A whole gene, uniform per position (inactive layers' values included)."""
+        return [int(c[rng.integers(len(c))]) for c in self._gene_choices()]
+
     def sample(self, rng: np.random.Generator, n: int | None = None) -> Any:
         """One architecture (``n=None``) or a list of ``n``, uniform per gene position."""
         if n is None:
-            return self.from_gene([c[rng.integers(len(c))] for c in self._gene_choices()])
+            return self.from_gene(self.sample_gene(rng))
         return [self.sample(rng) for _ in range(n)]
 
-    def mutate(self, arch: Architecture, rng: np.random.Generator, prob: float) -> Architecture:
-        """Resample each gene position independently with probability ``prob``."""
-        gene = self.to_gene(arch)
+    def mutate_gene(self, gene: Sequence[int], rng: np.random.Generator, prob: float
+                    ) -> list[int]:
+        """Resample each position of a whole gene independently with probability ``prob``."""
+        gene = [int(g) for g in gene]
         for i, choices in enumerate(self._gene_choices()):
             if rng.random() < prob:
-                gene[i] = choices[rng.integers(len(choices))]
-        return self.from_gene(gene)
+                gene[i] = int(choices[rng.integers(len(choices))])
+        return gene
+
+    def crossover_genes(self, a: Sequence[int], b: Sequence[int], rng: np.random.Generator
+                        ) -> list[int]:
+        """Uniform crossover of whole genes: each position comes from either parent."""
+        return [int(x) if rng.random() < 0.5 else int(y) for x, y in zip(a, b, strict=True)]
+
+    def mutate(self, arch: Architecture, rng: np.random.Generator, prob: float) -> Architecture:
+        """Resample each position of ``arch``'s padded gene with probability ``prob``."""
+        return self.from_gene(self.mutate_gene(self.to_gene(arch), rng, prob))
 
     def crossover(
         self, first: Architecture, second: Architecture, rng: np.random.Generator
     ) -> Architecture:
-        """Uniform crossover: each gene position comes from either parent."""
-        a, b = self.to_gene(first), self.to_gene(second)
-        return self.from_gene([x if rng.random() < 0.5 else y for x, y in zip(a, b, strict=True)])
+        """Uniform crossover of the padded genes: each position from either parent."""
+        return self.from_gene(self.crossover_genes(self.to_gene(first), self.to_gene(second), rng))
 
     # ---- feature encodings ----------------------------------------------------------
     def normalise(self, field: str, value: float) -> float:

@@ -29,6 +29,11 @@ from llmpp.task import TaskSpec
 from llmpp.tracking.loggers import build_logger, finish_logger
 from llmpp.tracking.run_names import stage_run_names
 from llmpp.tracking.stage_logging import log_config
+from llmpp.training.best_weights import (
+    best_checkpoint_callback,
+    check_score_checkpoint,
+    load_best_weights,
+)
 from llmpp.training.evaluation import bleu_on_split, evaluate_loss
 from llmpp.training.gold_set import make_record, read_arch_file, write_gold_set
 from llmpp.training.inherit import inherit_weights
@@ -61,19 +66,29 @@ def train_one(
         inherit_weights(module, str(cfg.init_from))
     callbacks = [c for c in instantiate_callbacks(cfg.get("callbacks"), out_dir)
                  if isinstance(c, L.Callback)]  # a search has no supernet to run on here
-    trainer = build_trainer(cfg.trainer, out_dir=out_dir, logger=logger, callbacks=callbacks)
+    scored = check_score_checkpoint(str(cfg.get("score_checkpoint", "last")))
+    best = best_checkpoint_callback(out_dir) if scored == "best" else None
+    trainer = build_trainer(cfg.trainer, out_dir=out_dir, logger=logger,
+                            callbacks=[*callbacks, *([best] if best else [])],
+                            val_check_interval_updates=cfg.get("val_check_interval_updates"))
     trainer.fit(module, datamodule=datamodule, ckpt_path=resume_path(out_dir), weights_only=False)
     trainer.save_checkpoint(str(out_dir / "checkpoints" / "last.ckpt"), weights_only=False)
     datamodule.setup()
     limit, beam = cfg.get("eval_bleu_limit"), int(cfg.beam)
     length_penalty = float(cfg.get("length_penalty", 1.0))
+    lengths = {"max_len_a": float(cfg.get("max_len_a", 1.2)),
+               "max_len_b": int(cfg.get("max_len_b", 10))}
     result: dict[str, Any] = {"arch": arch.to_hat(), "steps": int(trainer.global_step),
-                              "bleu_decoding": {"beam": beam, "length_penalty": length_penalty}}
+                              "bleu_decoding": {"beam": beam, "length_penalty": length_penalty,
+                                                **lengths},
+                              "scored_checkpoint": {"kind": scored}}
+    if best is not None:
+        result["scored_checkpoint"] |= load_best_weights(module, best)
     for split in ("valid", "test"):
         loader = datamodule.loader(split, shuffle=False)
         result[f"{split}_loss"] = evaluate_loss(module.model, loader)
         bleu = bleu_on_split(module.model, datamodule, split, limit=limit, beam=beam,
-                             length_penalty=length_penalty)
+                             length_penalty=length_penalty, **lengths)
         scores = bleu.scores.as_dict()
         # Two BLEUs, named apart: sacreBLEU (signature) and HAT's tokenized compound BLEU.
         result[f"{split}_sacrebleu"] = scores["sacrebleu"]

@@ -108,7 +108,8 @@ def run_supernet(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     logger = build_logger(cfg.get("logger"), out_dir, **stage_run_names("supernet", task.name))
     try:
         log_config(logger, cfg)
-        trainer = build_trainer(cfg.trainer, out_dir=out_dir, logger=logger, callbacks=callbacks)
+        trainer = build_trainer(cfg.trainer, out_dir=out_dir, logger=logger, callbacks=callbacks,
+                                val_check_interval_updates=cfg.get("val_check_interval_updates"))
         if ckpt:
             log.info("resuming from %s", ckpt)
         # Our own full-state checkpoints (optimizer, loops, data position): not weights only.

@@ -5,9 +5,11 @@
   splitting hyphenated compounds the way HAT's ``test.sh`` does
   (``a-b`` -> ``a ##AT##-##AT## b``, the fairseq/tensor2tensor convention for
   WMT En-De). HAT scores Moses-tokenized text with fairseq's scorer; llmpp scores
-  text that is already tokenized as it is (``tokenize="none"``: the synthetic corpus)
-  and tokenizes other text with sacreBLEU's ``13a`` first (Moses is not a
-  dependency) — the result says which.
+  text that is already tokenized as it is (``tokenize="none"``: the synthetic corpus,
+  fairseq-binarized corpora after BPE removal) and Moses-tokenizes raw text first
+  (``tokenize="moses"``, sacremoses with the target language's rules, as the Moses
+  ``tokenizer.perl`` that made HAT's data) — the result says which. ``13a``
+  (sacreBLEU's tokenizer) is kept for callers that want llmpp's earlier stand-in.
 * ``sacrebleu`` — sacreBLEU's default BLEU on *detokenized* text, with its
   signature: the number that is comparable across papers and vocabularies.
 
@@ -17,7 +19,7 @@ Both come from the same hypotheses and references; only the text processing diff
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 # HAT's test.sh: perl -ple 's{(\S)-(\S)}{$1 ##AT##-##AT## $2}g' (non-overlapping, left to right).
@@ -25,7 +27,7 @@ _COMPOUND = re.compile(r"(\S)-(\S)")
 # Detokenizing space-tokenized text: no space before closing punctuation, none after openers.
 _BEFORE_CLOSING = re.compile(r"\s+([.,!?;:%)\]}])")
 _AFTER_OPENING = re.compile(r"([(\[{])\s+")
-TOKENIZERS = ("none", "13a")
+TOKENIZERS = ("none", "13a", "moses")
 
 
 def split_compounds(text: str) -> str:
@@ -62,19 +64,36 @@ class BleuScores:
         }
 
 
-def tokenized_compound_bleu(
-    hypotheses: Sequence[str], references: Sequence[str], *, tokenize: str = "none"
-) -> float:
-    """HAT's reported BLEU: compound-split, whitespace-token corpus BLEU (no smoothing)."""
-    import sacrebleu
-
+def _tokenizer(tokenize: str, lang: str) -> Callable[[str], str] | None:
     if tokenize not in TOKENIZERS:
         raise ValueError(f"tokenize={tokenize!r}; use one of {TOKENIZERS}")
-    tokenizer = None
     if tokenize == "13a":
         from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
 
-        tokenizer = Tokenizer13a()
+        return Tokenizer13a()
+    if tokenize == "moses":
+        from sacremoses import MosesTokenizer
+
+        moses = MosesTokenizer(lang=lang)
+        # No HTML escaping: it maps one token to one token, so BLEU is the same either way.
+        return lambda line: moses.tokenize(line, return_str=True, escape=False)
+    return None
+
+
+def tokenized_compound_bleu(
+    hypotheses: Sequence[str],
+    references: Sequence[str],
+    *,
+    tokenize: str = "none",
+    lang: str = "en",
+) -> float:
+    """HAT's reported BLEU: compound-split, whitespace-token corpus BLEU (no smoothing).
+
+    ``lang`` (the target language) picks Moses's rules for ``tokenize="moses"``.
+    """
+    import sacrebleu
+
+    tokenizer = _tokenizer(tokenize, lang)
 
     def prepare(line: str) -> str:
         line = tokenizer(line.strip()) if tokenizer else line.strip()
@@ -88,25 +107,54 @@ def tokenized_compound_bleu(
 
 
 def sacrebleu_detokenized(
-    hypotheses: Sequence[str], references: Sequence[str], *, tokenized: bool = True
+    hypotheses: Sequence[str],
+    references: Sequence[str],
+    *,
+    tokenized: bool = True,
+    detokenizer: str = "rules",
+    lang: str = "en",
 ) -> tuple[float, str]:
-    """sacreBLEU's default corpus BLEU on running text (detokenized first if ``tokenized``)."""
+    """sacreBLEU's default corpus BLEU on running text (detokenized first if ``tokenized``).
+
+    ``detokenizer``: ``rules`` (llmpp's small rule set, for the synthetic corpus) or
+    ``moses`` (sacremoses, as HAT's test.sh detokenizes Moses-tokenized text).
+    """
     import sacrebleu
 
-    prepare = detokenize if tokenized else str.strip
+    prepare = str.strip
+    if tokenized and detokenizer == "moses":
+        from sacremoses import MosesDetokenizer
+
+        moses = MosesDetokenizer(lang=lang)
+        prepare = lambda line: moses.detokenize(line.split())  # noqa: E731
+    elif tokenized:
+        prepare = detokenize
     bleu = sacrebleu.metrics.BLEU()
     score = bleu.corpus_score([prepare(h) for h in hypotheses], [[prepare(r) for r in references]])
     return float(score.score), str(bleu.get_signature())
 
 
 def score_both(
-    hypotheses: Sequence[str], references: Sequence[str], *, tokenized: bool = True
+    hypotheses: Sequence[str],
+    references: Sequence[str],
+    *,
+    tokenized: bool = True,
+    lang: str = "en",
+    raw_tokenizer: str = "moses",
+    detokenizer: str = "rules",
 ) -> BleuScores:
-    """Both scores; ``tokenized`` says whether the text is already space-tokenized."""
-    tokenize = "none" if tokenized else "13a"
-    sacre, signature = sacrebleu_detokenized(hypotheses, references, tokenized=tokenized)
+    """Both scores; ``tokenized`` says whether the text is already space-tokenized.
+
+    Raw text is tokenized with ``raw_tokenizer`` (Moses, HAT's) in ``lang`` for the
+    tokenized score.
+    """
+    tokenize = "none" if tokenized else raw_tokenizer
+    sacre, signature = sacrebleu_detokenized(hypotheses, references, tokenized=tokenized,
+                                             detokenizer=detokenizer, lang=lang)
     return BleuScores(
-        bleu_tokenized_compound=tokenized_compound_bleu(hypotheses, references, tokenize=tokenize),
+        bleu_tokenized_compound=tokenized_compound_bleu(
+            hypotheses, references, tokenize=tokenize, lang=lang
+        ),
         tokenized_compound_tokenizer=tokenize,
         sacrebleu=sacre,
         sacrebleu_signature=signature,

@@ -15,6 +15,10 @@ from llmpp.training.objective import label_smoothed_loss
 # HAT's and the paper's decoding for retrained architectures (HAT's test.sh).
 HAT_BEAM = 4
 HAT_LENGTH_PENALTY = 0.6
+# HAT's test.sh leaves fairseq's length limit at its defaults: at most 0 x source + 200
+# tokens. llmpp's option (the library default): 1.2 x source + 10.
+HAT_MAX_LEN_A = 0.0
+HAT_MAX_LEN_B = 200
 
 
 def _device_of(model: torch.nn.Module) -> torch.device:
@@ -26,11 +30,14 @@ def loss_sums(
     model: Transformer,
     batches: Iterable[dict[str, torch.Tensor]],
     encoded: Sequence[EncoderOut] | None = None,
+    label_smoothing: float = 0.0,
 ) -> tuple[float, int]:
     """``(summed token cross entropy in nats, target tokens)`` over ``batches``; eval mode.
 
-    ``encoded``: the encoder's outputs for these batches, computed earlier by a model
-    whose encoder is the same (``SuperTransformer.encoder_key``), so only the decoder runs.
+    With ``label_smoothing`` > 0 the sum is of the label-smoothed loss instead (the
+    criterion HAT's search ranks sub-networks by). ``encoded``: the encoder's outputs for
+    these batches, computed earlier by a model whose encoder is the same
+    (``SuperTransformer.encoder_key``), so only the decoder runs.
     """
     was_training = model.training
     model.eval()
@@ -41,8 +48,10 @@ def loss_sums(
         for batch in batches:  # a DataLoader streams: its batches are never all held
             enc = next(outputs) if outputs is not None else model.encode(batch["src"].to(device))
             logits = model.decode(batch["tgt_in"].to(device), enc)
-            _, nll, n = label_smoothed_loss(logits, batch["tgt_out"].to(device), 0.0)
-            nll_sum += float(nll)
+            smoothed, nll, n = label_smoothed_loss(
+                logits, batch["tgt_out"].to(device), label_smoothing
+            )
+            nll_sum += float(smoothed if label_smoothing else nll)
             tokens += n
     finally:
         model.train(was_training)
@@ -94,13 +103,18 @@ def evaluate_bleu(
     beam: int = 1,
     length_penalty: float = 1.0,
     tokenized: bool = True,
+    detokenizer: str = "rules",
+    lang: str = "en",
+    max_len_a: float = 1.2,
+    max_len_b: int = 10,
 ) -> BleuResult:
     """Translate every batch ``(src, row indices)`` and score against ``references``.
 
     Hypotheses are decoded with the SentencePiece model into the corpus's own text
     form; ``tokenized`` says whether that form is space-tokenized (the synthetic
     corpus) so that sacreBLEU gets detokenized text and the HAT-style score gets
-    tokens (``llmpp.training.bleu``).
+    tokens (``llmpp.training.bleu``; raw text is Moses-tokenized in ``lang``).
+    Hypotheses are at most ``max_len_a`` x source length + ``max_len_b`` tokens.
     """
     was_training = model.training
     model.eval()
@@ -108,21 +122,35 @@ def evaluate_bleu(
     hypotheses: list[str | None] = [None] * len(references)
     try:
         for src, rows in batches:
-            extra = {"length_penalty": length_penalty} if beam > 1 else {}
+            extra = {"max_len_a": max_len_a, "max_len_b": int(max_len_b)}
+            if beam > 1:
+                extra["length_penalty"] = length_penalty
             decoded = translate(model, src.to(device), beam=beam, **extra)
             for row, ids in zip(rows, decoded, strict=True):
                 hypotheses[row] = tokenizer.decode(ids)
     finally:
         model.train(was_training)
     done = [h if h is not None else "" for h in hypotheses]
-    scores = score_both(done, list(references), tokenized=tokenized)
+    scores = score_both(done, list(references), tokenized=tokenized, lang=lang,
+                        detokenizer=detokenizer)
     return BleuResult(scores.sacrebleu, scores.sacrebleu_signature, done, scores)
 
 
 def corpus_is_tokenized(task) -> bool:
-    """Whether a task's text is space-tokenized (the synthetic corpus) rather than raw."""
+    """Whether a task's text is space-tokenized rather than raw: the synthetic corpus, and
+    fairseq-binarized corpora (Moses-tokenized text once the BPE markers are removed)."""
+    return corpus_kind(task) in ("synthetic", "fairseq")
+
+
+def corpus_kind(task) -> str:
     data = (task.get("data") if hasattr(task, "get") else None) or {}
-    return str(data.get("kind", "")) == "synthetic"
+    return str(data.get("kind", ""))
+
+
+def target_language(task) -> str:
+    """The task's target language code (Moses's rules for it); English if unrecorded."""
+    value = task.get("target_lang") if hasattr(task, "get") else None
+    return str(value or "en")
 
 
 def bleu_on_split(
@@ -133,11 +161,14 @@ def bleu_on_split(
     limit: int | None = None,
     beam: int = 1,
     length_penalty: float = 1.0,
+    max_len_a: float = 1.2,
+    max_len_b: int = 10,
 ) -> BleuResult:
     """BLEU of ``model`` on the first ``limit`` pairs of a split of a ``TranslationDataModule``.
 
     HAT's protocol for retrained architectures is ``beam=HAT_BEAM,
-    length_penalty=HAT_LENGTH_PENALTY``; the result carries both BLEU scores.
+    length_penalty=HAT_LENGTH_PENALTY, max_len_a=HAT_MAX_LEN_A, max_len_b=HAT_MAX_LEN_B``;
+    the result carries both BLEU scores.
     """
     n = len(datamodule.split(split))
     n = min(n, limit) if limit else n
@@ -151,4 +182,8 @@ def bleu_on_split(
         beam=beam,
         length_penalty=length_penalty,
         tokenized=corpus_is_tokenized(datamodule.task),
+        detokenizer="moses" if corpus_kind(datamodule.task) == "fairseq" else "rules",
+        lang=target_language(datamodule.task),
+        max_len_a=max_len_a,
+        max_len_b=max_len_b,
     )

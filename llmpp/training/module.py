@@ -82,7 +82,8 @@ def space_from_spec(name: str, spec: Mapping[str, Any]) -> SearchSpace:
 class TranslationModule(L.LightningModule):
     """Supernet or fixed-architecture training with label-smoothed cross entropy.
 
-    ``positions``/``scale_dropout`` are HAT's position-encoding and dropout rules
+    ``positions``/``scale_dropout``/``activation_dropout``/``scale_encoder_attention_dropout``
+    are HAT's position-encoding and dropout rules
     (see ``llmpp.models.transformer``), applied relative to the space's widest model
     also when one architecture is trained from scratch, as HAT does; ``schedule`` is
     the learning-rate schedule kind (``llmpp.training.objective.SCHEDULES``).
@@ -103,6 +104,9 @@ class TranslationModule(L.LightningModule):
         label_smoothing: float = 0.1,
         positions: str = "native",
         scale_dropout: bool = False,
+        activation_dropout: float | None = None,
+        scale_encoder_attention_dropout: bool = True,
+        extreme_arbitrary_ende_attn: int | None = None,
         schedule: str = "cosine",
         max_lr: float = 1e-3,
         init_lr: float = 1e-7,
@@ -130,6 +134,8 @@ class TranslationModule(L.LightningModule):
             "attention_dropout": attention_dropout,
             "positions": positions,
             "scale_dropout": scale_dropout,
+            "activation_dropout": activation_dropout,
+            "scale_encoder_attention_dropout": scale_encoder_attention_dropout,
         }
         if sampling == "fixed":
             if arch is None:
@@ -143,6 +149,7 @@ class TranslationModule(L.LightningModule):
             )
         else:
             self.model = build_supernet(supernet, self.space, vocab_size, **common)
+            self.extremes()  # an arbitrary attention outside the space fails here
         self.schedule = Schedule(max_lr, init_lr, min_lr, warmup_steps, total_steps, schedule)
 
     # ---- which sub-networks run -------------------------------------------------------------
@@ -156,15 +163,21 @@ class TranslationModule(L.LightningModule):
         if not self.is_supernet:
             return [self.model.arch]
         rng = np.random.default_rng([int(hp.seed), int(step)])
+        largest, smallest = self.extremes()
         if hp.sampling == "largest":
-            return [self.space.largest()]
+            return [largest]
         if hp.sampling == "sandwich":
-            return [
-                self.space.largest(),
-                self.space.smallest(),
-                *self.space.sample(rng, int(hp.num_random)),
-            ]
+            return [largest, smallest, *self.space.sample(rng, int(hp.num_random))]
         return [self.space.sample(rng)]
+
+    def extremes(self) -> tuple[Architecture, Architecture]:
+        """The largest and smallest sub-networks trained by sandwich and validated.
+
+        Their arbitrary attention is ``extreme_arbitrary_ende_attn`` (HAT's
+        ``largest_arbitrary1``/``smallest_arbitrary1``: 1); None is llmpp's option, -1.
+        """
+        arbitrary = self.hparams.get("extreme_arbitrary_ende_attn")
+        return self.space.largest(arbitrary), self.space.smallest(arbitrary)
 
     def run_arch(self, arch: Architecture) -> Transformer:
         """The model with ``arch`` active (the supernet in place; a fixed model as is)."""
@@ -191,18 +204,24 @@ class TranslationModule(L.LightningModule):
         return total
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        archs = {"largest": self.space.largest(), "smallest": self.space.smallest()}
+        largest, smallest = self.extremes()
+        archs = {"largest": largest, "smallest": smallest}
         if not self.is_supernet:
             archs = {"arch": self.model.arch}
         for label, arch in archs.items():
             model = self.run_arch(arch)
             logits = model(batch["src"], batch["tgt_in"])
-            _, nll, n = label_smoothed_loss(logits, batch["tgt_out"], 0.0)
+            smoothed, nll, n = label_smoothed_loss(
+                logits, batch["tgt_out"], self.hparams.label_smoothing
+            )
             # The first one is what checkpointing monitors ("val/loss").
             name = "val/loss" if label in ("largest", "arch") else f"val/loss_{label}"
             self.log(
                 name, nll / max(n, 1), prog_bar=name == "val/loss", batch_size=n, sync_dist=True
             )
+            if label in ("largest", "arch"):  # the criterion, as fairseq picks its best
+                self.log("val/label_smoothed_loss", smoothed / max(n, 1), batch_size=n,
+                         sync_dist=True)
 
     def configure_optimizers(self):
         hp = self.hparams

@@ -16,7 +16,7 @@ from typing import Any
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import ProgressBar
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from llmpp.config import build
 from llmpp.errors import ConfigError, CorruptFileError, DataNotFoundError
@@ -74,10 +74,35 @@ def bind_callbacks(callbacks: list[Any], **objects: Any) -> list[Any]:
     return bound
 
 
+def validation_in_updates(cfg: DictConfig, updates: int | None) -> DictConfig:
+    """``cfg`` (a trainer group) validating every ``updates`` optimizer updates.
+
+    Lightning counts an integer ``val_check_interval`` in training *batches*; under
+    ``accumulate_grad_batches`` = k that is every interval / k optimizer updates. A
+    stage's ``val_check_interval_updates`` = n (HAT-style cadence, in updates) sets
+    ``val_check_interval`` = n x k, so validation (and what it checkpoints) runs every
+    n updates whatever the accumulation; None leaves ``val_check_interval`` as given.
+    """
+    if updates is None:
+        return cfg
+    if int(updates) < 1:
+        raise ConfigError(f"val_check_interval_updates={updates} must be >= 1")
+    cfg = cfg.copy()
+    with open_dict(cfg):
+        cfg.val_check_interval = int(updates) * int(cfg.get("accumulate_grad_batches") or 1)
+    return cfg
+
+
 def build_trainer(
-    cfg: DictConfig, *, out_dir: Path, logger: Any = None, callbacks: list[Any] | None = None
+    cfg: DictConfig, *, out_dir: Path, logger: Any = None, callbacks: list[Any] | None = None,
+    val_check_interval_updates: int | None = None,
 ) -> L.Trainer:
-    """The ``trainer`` group's Trainer writing under ``out_dir``."""
+    """The ``trainer`` group's Trainer writing under ``out_dir``.
+
+    ``val_check_interval_updates``: validate every that many optimizer updates
+    (``validation_in_updates``); None keeps the group's ``val_check_interval``.
+    """
+    cfg = validation_in_updates(cfg, val_check_interval_updates)
     callbacks = list(callbacks or [])
     if not cfg.get("enable_progress_bar", True):
         callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]

@@ -36,3 +36,21 @@ def test_distill_encoding_refuses_value_outside_space(mini_space, paper_space):
     odd = dataclasses.replace(mini_space.largest(), encoder_embed_dim=100)
     with pytest.raises(ConfigError, match="encoder_embed_dim = 100"):
         FeatureEncoder(mini_space, "fine").encode([odd])
+
+
+def test_authors_arbitrary_attention_is_one_plus_mean_raw_over_three(paper_space):
+    """bleu_predictor.py: (1 + mean of the raw values) / 3; llmpp's hat: count / 3."""
+    import dataclasses
+
+    import numpy as np
+
+    from llmpp.distill.features import FeatureEncoder
+
+    base = paper_space.largest()  # six decoder layers
+    archs = [dataclasses.replace(base, decoder_arbitrary_ende_attn=values)
+             for values in [(-1,) * 6, (1,) * 6, (-1, -1, -1, 2, 2, 2)]]
+    authors = FeatureEncoder(paper_space, "authors").encode(archs)
+    hat = FeatureEncoder(paper_space, "hat").encode(archs)
+    np.testing.assert_allclose(authors[:, -1], [0.0, 2 / 3, 0.5], atol=1e-6)
+    np.testing.assert_allclose(hat[:, -1], [1 / 3, 2 / 3, 2 / 3], atol=1e-6)
+    np.testing.assert_allclose(authors[:, :-1], hat[:, :-1])  # the other nine agree

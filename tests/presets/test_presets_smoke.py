@@ -183,6 +183,23 @@ def smoke_run(name: str, cfg) -> None:
         target.meter(vocab_size=task.vocab_size, qkv_dim=space.qkv_dim, config=MeasureConfig())
 
 
+def smoke_supernet(cfg) -> None:
+    """Build a supernet preset's model on the tiny space and its update-counted cadence."""
+    from hydra.utils import instantiate
+
+    from llmpp.config import build
+    from llmpp.training.runner import build_module, validation_in_updates
+
+    space = instantiate(OmegaConf.load(Path(__file__).resolve().parents[2] / "conf" / "space"
+                                       / "hat_mini.yaml"))
+    task = OmegaConf.merge(cfg.task, {"vocab_size": 64})
+    module = build_module(cfg.model, space=space, task=task, optim=build(cfg.optim, "optim"),
+                          seed=0)
+    assert module.is_supernet and module.step_archs(0)
+    trainer = validation_in_updates(cfg.trainer, cfg.val_check_interval_updates)
+    assert trainer.val_check_interval % int(trainer.accumulate_grad_batches) == 0
+
+
 @pytest.mark.parametrize("path", PRESETS, ids=lambda p: p.stem)
 def test_preset_runs_in_smoke_mode(path, tmp_path, gold_root, compose, monkeypatch) -> None:
     stage = preset_stage(path)
@@ -197,5 +214,7 @@ def test_preset_runs_in_smoke_mode(path, tmp_path, gold_root, compose, monkeypat
         smoke_distill(cfg, tmp_path, gold_root)
     elif stage == "search":
         smoke_search(cfg, tmp_path)
+    elif stage == "supernet":
+        smoke_supernet(cfg)
     else:
         raise AssertionError(f"no smoke mode for stage {stage!r}: add one here")

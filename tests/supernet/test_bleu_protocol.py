@@ -9,8 +9,10 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
+from llmpp.data.corpus import EOS
 from llmpp.data.datamodule import TranslationDataModule
 from llmpp.data.synthetic import generate_pairs
+from llmpp.models.decoding import translate
 from llmpp.models.transformer import ModelShape, Transformer
 from llmpp.task import load_task_config
 from llmpp.training.bleu import (
@@ -20,7 +22,13 @@ from llmpp.training.bleu import (
     split_compounds,
     tokenized_compound_bleu,
 )
-from llmpp.training.evaluation import HAT_BEAM, HAT_LENGTH_PENALTY, bleu_on_split
+from llmpp.training.evaluation import (
+    HAT_BEAM,
+    HAT_LENGTH_PENALTY,
+    HAT_MAX_LEN_A,
+    HAT_MAX_LEN_B,
+    bleu_on_split,
+)
 
 
 def test_compound_splitting_is_hats():
@@ -86,7 +94,45 @@ def test_score_both_names_each_score():
         "sacrebleu_signature",
     }
     assert scores["bleu_tokenized_compound_tokenizer"] == "none"
-    assert score_both(["a b"], ["a b"], tokenized=False).tokenized_compound_tokenizer == "13a"
+    assert score_both(["a b"], ["a b"], tokenized=False).tokenized_compound_tokenizer == "moses"
+
+
+def test_raw_text_is_moses_tokenized_before_compound_splitting():
+    """HAT's data is Moses-tokenized (hyphens kept in words), then compounds are split."""
+    from sacremoses import MosesTokenizer
+
+    hyp = '"Gibt\'s den Schul-Bus noch?", fragte er.'
+    ref = '"Gibt es den Schul-Bus noch?", fragte er.'
+    moses = MosesTokenizer(lang="de")
+    expected = _bleu(*(split_compounds(moses.tokenize(t, return_str=True, escape=False)).split()
+                       for t in (hyp, ref)))
+    scores = score_both([hyp], [ref], tokenized=False, lang="de")
+    assert scores.tokenized_compound_tokenizer == "moses"
+    assert scores.bleu_tokenized_compound == pytest.approx(expected, abs=1e-9)
+    # sacreBLEU's 13a (llmpp's earlier stand-in) keeps "Gibt's" whole: another number.
+    assert tokenized_compound_bleu([hyp], [ref], tokenize="13a") != pytest.approx(expected)
+
+
+class _NeverEnds(Transformer):
+    """A model that never predicts end-of-sentence: decoding runs to its length limit."""
+
+    def decode(self, *args, **kwargs):
+        logits = super().decode(*args, **kwargs)
+        logits[..., EOS] = float("-inf")
+        return logits
+
+
+@pytest.mark.parametrize("beam", [1, 4])
+def test_decoding_stops_at_hats_length_limit(mini_space, beam):
+    arch = mini_space.smallest()
+    torch.manual_seed(0)
+    model = _NeverEnds(ModelShape.of(arch, 30, mini_space.qkv_dim), arch).eval()
+    for src_len in (3, 12):
+        src = torch.randint(4, 30, (2, src_len))
+        hat = translate(model, src, beam=beam, max_len_a=HAT_MAX_LEN_A, max_len_b=HAT_MAX_LEN_B)
+        ours = translate(model, src, beam=beam)  # llmpp's option: 1.2 x source + 10
+        assert [len(h) for h in hat] == [200, 200]
+        assert [len(h) for h in ours] == [int(1.2 * src_len + 10)] * 2
 
 
 def test_retrain_evaluation_reports_both_scores(mini_space):

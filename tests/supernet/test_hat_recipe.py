@@ -1,5 +1,7 @@
 """HAT's supernet conventions as options: sliced positions, width-scaled dropout, schedules."""
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -90,3 +92,56 @@ def test_module_passes_the_options_through(mini_space):
     assert module.schedule.warmup == 100
     assert module.model.positions == "sliced" and module.model.scale_dropout
     assert module.model.reference_widths == (128, 128)
+
+
+def _dropout_calls(monkeypatch, model, arch):
+    """(p, last dim) of every F.dropout call in one training forward pass of ``arch``."""
+    import llmpp.models.layers as layers
+    import llmpp.models.transformer as transformer
+
+    calls = []
+    real = torch.nn.functional.dropout
+
+    def record(x, p=0.5, training=True, inplace=False):
+        calls.append((round(float(p), 6), x.shape[-1]))
+        return real(x, p, training, inplace)
+
+    monkeypatch.setattr(layers.F, "dropout", record)
+    monkeypatch.setattr(transformer.F, "dropout", record)
+    model.train().set_arch(arch)
+    src = torch.randint(4, 50, (2, 5))
+    model(src, src)
+    return calls
+
+
+def _wide_ffn_narrow_dim(mini_space):
+    # Width 96 of 128 (scaled dropout 0.6 of 0.8) with the widest FFN (512 != 96).
+    arch = mini_space.smallest()
+    return dataclasses.replace(
+        arch, encoder_ffn_embed_dim=(512,) * 3, decoder_ffn_embed_dim=(512,)
+    )
+
+
+def test_hat_dropout_has_no_activation_dropout_and_an_unscaled_encoder_attention(
+    mini_space, monkeypatch
+):
+    """HAT: activation dropout 0 in every FFN; the encoder self-attention residual at p."""
+    hat = SuperTransformer(
+        mini_space, 50, dropout=0.8, scale_dropout=True, activation_dropout=0.0,
+        scale_encoder_attention_dropout=False,
+    )
+    calls = _dropout_calls(monkeypatch, hat, _wide_ffn_narrow_dim(mini_space))
+    assert all(p == 0 for p, dim in calls if dim == 512)  # after the FFN's ReLU
+    encoder = [p for p, dim in calls[: 1 + 2 * 3]]
+    # embedding, then per layer: self-attention residual (unscaled), FFN residual (scaled)
+    assert encoder == [0.6] + [0.8, 0.6] * 3
+    assert hat.export(_wide_ffn_narrow_dim(mini_space)).dropout_options() == (
+        hat.dropout_options()
+    )
+
+
+def test_llmpp_dropout_option_drops_after_the_activation_too(mini_space, monkeypatch):
+    ours = SuperTransformer(mini_space, 50, dropout=0.8, scale_dropout=True)
+    calls = _dropout_calls(monkeypatch, ours, _wide_ffn_narrow_dim(mini_space))
+    assert [p for p, dim in calls if dim == 512] == [0.6] * 4
+    assert [p for p, _ in calls[: 1 + 3 * 3]] == [0.6] * 10

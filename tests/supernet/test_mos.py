@@ -292,3 +292,58 @@ def test_encoder_outputs_are_shared_only_when_the_encoder_is_not_routed(kind, mi
         first = decoder_only.encode(src).states[-1]
         decoder_only.set_arch(other_decoder)
         torch.testing.assert_close(decoder_only.encode(src).states[-1], first)
+
+
+def _mos_ones(space):
+    """The architecture whose HAT numbers equal the MoS code's divisors, in HAT's space."""
+    from llmpp.space.architecture import Architecture
+
+    heads = (8, 8, 8, 4, 4, 4)  # mean 6
+    return space.validate(Architecture(
+        encoder_embed_dim=640, encoder_layer_num=6, encoder_ffn_embed_dim=(2048,) * 6,
+        encoder_self_attention_heads=heads, decoder_embed_dim=640, decoder_layer_num=6,
+        decoder_ffn_embed_dim=(2048,) * 6, decoder_self_attention_heads=heads,
+        decoder_ende_attention_heads=heads, decoder_arbitrary_ende_attn=(1,) * 6))
+
+
+def test_mos_router_input_is_the_mos_codes_scaling(paper_space):
+    """raw / [640, 6, 2048, 6, 640, 6, 2048, 6, 6, 2], arbitrary attention as a count."""
+    from llmpp.models.mos import mos_router_input
+
+    torch.testing.assert_close(mos_router_input(_mos_ones(paper_space)), torch.ones(10))
+    largest = mos_router_input(paper_space.largest(1))  # HAT's largest_arbitrary1
+    expected = torch.tensor([1, 1, 1.5, 8 / 6, 1, 1, 1.5, 8 / 6, 8 / 6, 1])
+    torch.testing.assert_close(largest, expected)
+    assert float(mos_router_input(paper_space.largest())[-1]) == 0.5  # -1: one layer
+
+
+def test_mos_router_init_and_input_reach_the_supernet(mini_space):
+    torch.manual_seed(0)
+    mos = NeuronMoS(mini_space, 50, router_input="mos", router_init="mos")
+    ours = NeuronMoS(mini_space, 50)
+    mixture = next(m for m in mos.modules() if isinstance(m, MixtureFeedForward))
+    default = next(m for m in ours.modules() if isinstance(m, MixtureFeedForward))
+    for router in (mixture.router1, mixture.router2):
+        last = router.net[-1]
+        bound = (6 / (last.in_features + last.out_features)) ** 0.5
+        assert torch.count_nonzero(last.bias) == 0 and float(last.weight.abs().max()) <= bound
+    assert torch.count_nonzero(default.router1.net[-1].bias) > 0  # PyTorch's default
+    from llmpp.models.mos import mos_router_input
+
+    arch = mini_space.smallest()
+    mos.set_arch(arch)
+    torch.testing.assert_close(mixture.route, mos_router_input(arch))
+    with pytest.raises(ConfigError, match="router_init"):
+        NeuronMoS(mini_space, 50, router_init="kaiming")
+
+
+def test_mos_paper_preset_composes_with_the_mos_recipe(compose):
+    for model in ("neuron_mos", "layer_mos"):
+        cfg = compose("supernet", ["experiment=mos_paper", f"model={model}"])
+        net = cfg.model.supernet
+        assert net._target_.endswith("NeuronMoS" if model == "neuron_mos" else "LayerMoS")
+        assert (net.experts, net.router_width, net.router_input, net.router_init) == (
+            6, 128, "mos", "mos")
+        assert (cfg.model.sampling, cfg.model.extreme_arbitrary_ende_attn) == ("sandwich", 1)
+        assert cfg.val_check_interval_updates == 2000
+        assert cfg.trainer.accumulate_grad_batches == 128 and cfg.optim.schedule == "hat_supernet"

@@ -2,11 +2,16 @@
 
 import json
 
+import pytest
+import torch
 import yaml
 from helpers_supernet import TINY_TASK
 
 from llmpp.gold.records import load_gold_split
 from llmpp.stages.retrain import run_retrain
+from llmpp.training.evaluation import evaluate_loss
+from llmpp.training.module import TranslationModule
+from llmpp.training.runner import build_datamodule
 
 FAST = [
     *TINY_TASK,
@@ -27,7 +32,9 @@ def test_one_architecture(compose, tmp_path, mini_space):
     assert {"valid_sacrebleu", "valid_bleu_tokenized_compound", "test_sacrebleu",
             "test_bleu_tokenized_compound"} <= set(saved)
     assert saved["bleu_reported"] == "sacrebleu" and saved["valid_BLEU"] == saved["valid_sacrebleu"]
-    assert saved["bleu_decoding"] == {"beam": 1, "length_penalty": 1.0}
+    assert saved["bleu_decoding"] == {"beam": 1, "length_penalty": 1.0, "max_len_a": 1.2,
+                                      "max_len_b": 10}
+    assert saved["scored_checkpoint"] == {"kind": "last"}  # llmpp's option
 
 
 def test_hats_bleu_protocol_reaches_the_evaluation(compose, tmp_path, mini_space):
@@ -35,10 +42,23 @@ def test_hats_bleu_protocol_reaches_the_evaluation(compose, tmp_path, mini_space
     arch_file = tmp_path / "arch.yaml"
     arch_file.write_text(yaml.safe_dump(mini_space.smallest().to_hat()))
     cfg = compose("retrain", [*FAST, f"arch={arch_file}", "beam=4", "length_penalty=0.6",
-                              "bleu_reported=bleu_tokenized_compound"])
+                              "bleu_reported=bleu_tokenized_compound", "max_len_a=0",
+                              "max_len_b=200", "score_checkpoint=best", "trainer.max_steps=6",
+                              "optim.max_lr=0.5", "optim.warmup_steps=1"])
     saved = run_retrain(cfg, tmp_path / "run")
-    assert saved["bleu_decoding"] == {"beam": 4, "length_penalty": 0.6}
+    assert saved["bleu_decoding"] == {"beam": 4, "length_penalty": 0.6, "max_len_a": 0.0,
+                                      "max_len_b": 200}
     assert saved["valid_BLEU"] == saved["valid_bleu_tokenized_compound"]
+    # HAT's checkpoint_best.pt: the scored weights are those of the best validation.
+    scored = saved["scored_checkpoint"]
+    assert scored["kind"] == "best" and scored["step"] in (2, 4, 6)
+    best = TranslationModule(**torch.load(scored["path"], weights_only=False)[
+        "hyper_parameters"])
+    best.load_state_dict(torch.load(scored["path"], weights_only=False)["state_dict"])
+    data = build_datamodule(cfg.data, cfg.task, int(cfg.seed))
+    data.setup()
+    loss = evaluate_loss(best.model, data.loader("valid", shuffle=False))
+    assert saved["valid_loss"] == pytest.approx(loss, rel=1e-6)
 
 
 def test_gold_set_layout(compose, tmp_path, mini_space):

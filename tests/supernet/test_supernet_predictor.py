@@ -62,3 +62,41 @@ def test_mismatched_space_or_task_is_refused(checkpoint, paper_space):
         SupernetPredictor(checkpoint=None)
     with pytest.raises(ConfigError, match="metric"):
         SupernetPredictor(checkpoint=str(path), metric="accuracy")
+
+
+def test_paper_preset_scores_all_validation_pairs_with_label_smoothing(
+    tmp_path, mini_space, compose
+):
+    """HAT's validate_all: every validation pair, the label-smoothed training criterion."""
+    from omegaconf import OmegaConf
+
+    from llmpp.config import build
+    from llmpp.data.datamodule import TranslationDataModule
+    from llmpp.pipeline.plan import PIPELINE, step_config
+    from llmpp.training.objective import label_smoothed_loss
+
+    task = load_task_config("synthetic_en_de")
+    task.vocab_size = 200
+    task.data.sizes = {"train": 40, "valid": 230, "test": 4}  # more than llmpp's 200
+    module = TranslationModule(space_name="hat_mini", space_spec=mini_space.spec(),
+                               vocab_size=200, task=OmegaConf.to_container(task))
+    search = step_config(compose("run", ["experiment=hsnas_wmt14_en_de_100ms"]),
+                         next(s for s in PIPELINE if s.name == "search"), {})
+    node = OmegaConf.to_container(search.predictors.supernet, resolve=False)
+    node["checkpoint"] = None
+    data = TranslationDataModule(OmegaConf.to_container(task), max_tokens=4096)
+    data.setup()
+    predictor = build(OmegaConf.create(node), "predictors.supernet", module=module,
+                      datamodule=data)
+    predictor.setup(TaskContext(task=TaskSpec.from_config(task), space=mini_space))
+    arch = mini_space.smallest()
+    score = predictor.predict([arch])[0]
+    assert predictor.cost()["pairs_scored"] == 230
+    model = module.run_arch(arch).eval()
+    smoothed, tokens = 0.0, 0
+    with torch.no_grad():
+        for batch in data.loader("valid", shuffle=False):
+            loss, _, n = label_smoothed_loss(model(batch["src"], batch["tgt_in"]),
+                                             batch["tgt_out"], 0.1)
+            smoothed, tokens = smoothed + float(loss), tokens + n
+    assert score == pytest.approx(-smoothed / tokens, rel=1e-5)
