@@ -31,6 +31,7 @@ from llmpp.predictors.base import Demonstration, TaskContext
 from llmpp.predictors.llm_pp import Label, LLMPPPredictor
 from llmpp.space.architecture import Architecture
 from llmpp.stages.common import guarded, resume_dir, run_dir
+from llmpp.stages.results import LabelResult
 from llmpp.task import TaskSpec, expand_tasks
 from llmpp.training.stage_logging import log_stage
 from llmpp.utils.io import atomic_open, write_json
@@ -163,7 +164,7 @@ def _merge(total: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def run_label(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
+def run_label(cfg: DictConfig, out_dir: Path) -> LabelResult:
     """Label every pool of every task of ``cfg.task``; returns the summary in label.json."""
     started = time.perf_counter()
     out_dir = resume_dir(cfg, out_dir)
@@ -199,7 +200,7 @@ def run_label(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     }
     write_json(out_dir / "label.json", summary)
     _log_run(cfg, out_dir, summary)
-    return summary
+    return LabelResult.from_json(summary)
 
 
 def _log_run(cfg: DictConfig, out_dir: Path, summary: dict[str, Any]) -> None:

@@ -33,6 +33,7 @@ from llmpp.hardware.predictor import MODELS, mape
 from llmpp.space.architecture import Architecture
 from llmpp.space.search_space import SearchSpace
 from llmpp.stages.common import guarded, run_dir
+from llmpp.stages.results import LatencyResult
 from llmpp.task import TaskSpec
 from llmpp.training.stage_logging import log_stage
 from llmpp.utils.io import atomic_open, write_json
@@ -147,7 +148,7 @@ def _start(cfg: DictConfig, out_dir: Path) -> tuple[DictConfig, Path]:
     return cfg, out_dir
 
 
-def run_latency(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
+def run_latency(cfg: DictConfig, out_dir: Path) -> LatencyResult:
     """Measure, fit and score; writes latency.csv, the artifact and latency.json."""
     started = time.perf_counter()
     cfg, out_dir = _start(cfg, out_dir)
@@ -192,7 +193,7 @@ def run_latency(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     }
     write_json(out_dir / "latency.json", payload)
     _log_run(cfg, out_dir, payload)
-    return payload
+    return LatencyResult.from_json(payload)
 
 
 def _log_run(cfg: DictConfig, out_dir: Path, payload: dict[str, Any]) -> None:

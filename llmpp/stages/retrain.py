@@ -25,6 +25,7 @@ from llmpp.config import CONF_DIR, build
 from llmpp.errors import ConfigError
 from llmpp.space.architecture import Architecture
 from llmpp.stages.common import guarded, resume_dir, run_dir
+from llmpp.stages.results import RetrainResult
 from llmpp.task import TaskSpec
 from llmpp.training.evaluation import bleu_on_split, evaluate_loss
 from llmpp.training.gold_set import make_record, read_arch_file, write_gold_set
@@ -127,7 +128,7 @@ def supernet_scores(
     return out
 
 
-def run_retrain(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
+def run_retrain(cfg: DictConfig, out_dir: Path) -> RetrainResult:
     """Train one architecture or a list; returns the ``retrain.json`` payload.
 
     One W&B run for the stage: a single architecture logs its training curves into
@@ -138,7 +139,7 @@ def run_retrain(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     space = build(cfg.space, "space")
     logger = build_logger(cfg.get("logger"), out_dir, **stage_run_names("retrain", cfg.task.name))
     try:
-        return _retrain(cfg, space, out_dir, logger)
+        return RetrainResult.from_json(_retrain(cfg, space, out_dir, logger))
     finally:
         finish_logger(logger)
 
@@ -208,7 +209,7 @@ def main(cfg: DictConfig) -> None:
             f"  test BLEU {row['test_BLEU']:.2f}"
             f"  valid loss {row['valid_loss']:.3f}"
         )
-    if "gold_dir" in payload:
+    if payload.gold_dir:
         print(f"\ngold set: {payload['gold_dir']}")
     print(f"wrote {out_dir / 'retrain.json'}")
 

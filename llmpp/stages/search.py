@@ -21,6 +21,7 @@ from llmpp.errors import ConfigError
 from llmpp.search.session import SearchSession, prepare_predictors
 from llmpp.search.tracking import SearchTracker
 from llmpp.stages.common import guarded, run_dir
+from llmpp.stages.results import SearchResult
 from llmpp.stages.search_init import seed_first_population
 from llmpp.stages.searching import (
     build_constraint,
@@ -49,7 +50,7 @@ def _resume_config(cfg: DictConfig) -> tuple[DictConfig, Path]:
     return old, out_dir
 
 
-def run_search(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
+def run_search(cfg: DictConfig, out_dir: Path) -> SearchResult:
     """Run (or resume) the configured search in ``out_dir``; returns search.json's payload."""
     if cfg.get("resume"):
         cfg, out_dir = _resume_config(cfg)
@@ -77,7 +78,7 @@ def run_search(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         extra={"init": init} if init else None,
     )
     try:
-        return session.run()
+        return SearchResult.from_json(session.run())
     finally:
         session.close()
 

@@ -24,6 +24,7 @@ from llmpp.errors import ConfigError
 from llmpp.search.callback import SearchCallback
 from llmpp.space.search_space import SearchSpace
 from llmpp.stages.common import guarded, resume_dir, run_dir
+from llmpp.stages.results import SupernetResult
 from llmpp.stages.searching import (
     build_constraint,
     build_search_predictors,
@@ -86,7 +87,7 @@ def search_objects(cfg: DictConfig, space: SearchSpace, task: TaskSpec) -> dict[
     }
 
 
-def run_supernet(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
+def run_supernet(cfg: DictConfig, out_dir: Path) -> SupernetResult:
     """Train (or resume) the supernet; returns the ``supernet.json`` payload."""
     started = time.perf_counter()
     out_dir = resume_dir(cfg, out_dir)
@@ -140,7 +141,7 @@ def run_supernet(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
             write_json(out_dir / "supernet.json", payload)
     finally:
         finish_logger(logger)
-    return payload
+    return SupernetResult.from_json(payload)
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="supernet")

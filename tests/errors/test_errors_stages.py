@@ -215,13 +215,14 @@ def test_bad_input_is_one_line_and_exit_2(name, tmp_path, gold_root) -> None:
 
 def test_run_with_a_corrupt_stage_result_is_one_line(tmp_path) -> None:
     from llmpp.config import compose
-    from llmpp.pipeline.plan import PIPELINE, content_config, step_config
+    from llmpp.pipeline.plan import content_config, step_config
+    from llmpp.stages.registry import steps
     from llmpp.pipeline.store import StageStore
 
     overrides = [f"run.artifacts={tmp_path / 'art'}", "logger=none"]
     cfg = compose("run", overrides)
     done = StageStore(cfg.run.artifacts).dir_for(
-        "supernet", content_config(step_config(cfg, PIPELINE[0], {}))
+        "supernet", content_config(step_config(cfg, steps()[0], {}))
     )
     done.mkdir(parents=True)
     (done / "result.json").write_text('{"checkpoint": ')  # killed mid-write by another tool

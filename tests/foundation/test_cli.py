@@ -159,7 +159,10 @@ def test_bad_predictor_option_is_one_line(tmp_path, gold_root) -> None:
 
 
 def test_unavailable_stage_and_usage(monkeypatch, capsys) -> None:
-    monkeypatch.setitem(cli.STAGES, "teleport", "not a real stage")
+    from llmpp.stages import registry
+
+    monkeypatch.setattr(registry, "_STAGES", dict(registry._STAGES))
+    registry.register(registry.StageSpec("teleport", "not a real stage", "-"))
     assert cli.main(["teleport"]) == 2
     assert "not available" in capsys.readouterr().err
     assert cli.main(["--help"]) == 0

@@ -148,9 +148,9 @@ def test_guarded_stage_checks_its_config_before_running(capsys) -> None:
 
 
 def test_run_steps_match_the_pipeline_plan() -> None:
-    from llmpp.pipeline.plan import PIPELINE
+    from llmpp.stages.registry import steps
 
-    assert RUN_STEPS == {step.block: step.stage for step in PIPELINE if step.block}
+    assert RUN_STEPS == {step.block: step.stage for step in steps() if step.block}
 
 
 @pytest.mark.parametrize("name", PRIMARY)

@@ -6,9 +6,10 @@ import pytest
 from omegaconf import open_dict
 
 from llmpp.config import build
-from llmpp.pipeline.plan import PIPELINE, step_config
+from llmpp.pipeline.plan import step_config
+from llmpp.stages.registry import steps
 
-STEPS = {step.name: step for step in PIPELINE}
+STEPS = {step.name: step for step in steps()}
 PRESET = "experiment=hsnas_wmt14_en_de_100ms"
 
 
