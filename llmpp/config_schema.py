@@ -140,7 +140,8 @@ def stage_schema(config_name: str) -> dict[str, Any] | None:
         own = {**dict.fromkeys(yaml_keys(f"steps/{config_name}.yaml"), Any), **own}
     for step, stage in steps.items():
         own[step] = {**dict.fromkeys(yaml_keys(f"steps/{stage}.yaml"), Any), **own[step]}
-    return {**SHARED, **own}
+    # A slot a stage's YAML sets (``resume``) keeps its shared type.
+    return {**SHARED, **{k: v for k, v in own.items() if not (v is Any and k in SHARED)}}
 
 
 @cache

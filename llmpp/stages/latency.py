@@ -2,7 +2,8 @@
 
 Samples ``n_archs`` architectures (seeded), measures each one's standalone
 model on the hardware target into ``latency.csv`` (appended chunk by chunk: a
-killed run, rerun with ``resume=<its run dir>``, measures only what is missing),
+killed run, rerun with ``resume=<its run dir>``, measures only what is missing; the
+policy is ``llmpp.stages.resume``),
 fits a latency predictor on a train split, scores MAPE and Kendall tau on the
 held-out architectures and writes, in the run dir:
 
@@ -23,7 +24,7 @@ import hydra
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from llmpp.config import CONF_DIR, build, load_saved_config
+from llmpp.config import CONF_DIR, build
 from llmpp.errors import ConfigError
 from llmpp.hardware.artifact import artifact_payload, save_artifact
 from llmpp.hardware.dataset import LatencyDataset
@@ -34,14 +35,14 @@ from llmpp.space.architecture import Architecture
 from llmpp.space.search_space import SearchSpace
 from llmpp.stages.common import guarded, run_dir
 from llmpp.stages.results import LatencyResult
+from llmpp.stages.resume import continue_run
 from llmpp.task import TaskSpec
 from llmpp.training.stage_logging import log_stage
-from llmpp.utils.io import atomic_open, write_json
+from llmpp.utils.io import write_json
 from llmpp.utils.progress import progress_bar
 
 log = logging.getLogger(__name__)
 ARTIFACT_NAME = "latency_predictor.pt"
-CONFIG_FILE = "latency_config.yaml"
 
 
 def sample_archs(space: SearchSpace, n: int, seed: int) -> list[Architecture]:
@@ -93,20 +94,6 @@ def retest(meter: LatencyMeter, records: list[LatencyRecord]) -> dict[str, float
             "median_ratio": float(np.median(second / first))}
 
 
-def _prepare_dir(cfg: DictConfig) -> tuple[DictConfig, Path | None]:
-    """Continue ``resume=<run dir>`` with its saved config, or start fresh."""
-    if not cfg.get("resume"):
-        return cfg, None
-    out_dir = Path(str(cfg.resume)).expanduser()
-    saved = out_dir / CONFIG_FILE
-    if not saved.is_file():
-        raise ConfigError(f"resume={out_dir} is not a latency run dir (no {CONFIG_FILE}); "
-                          "pass the run dir of an earlier `llmpp latency`")
-    old = load_saved_config(saved)
-    old.resume = str(out_dir)
-    return old, out_dir
-
-
 def _measure_config(cfg: DictConfig) -> MeasureConfig:
     block = OmegaConf.to_container(cfg.measure, resolve=True)
     try:
@@ -128,19 +115,8 @@ def _fit(cfg: DictConfig, archs: list[Architecture], records: list[LatencyRecord
 
 
 def _start(cfg: DictConfig, out_dir: Path) -> tuple[DictConfig, Path]:
-    """The config and run dir to use; a fresh run saves its config for ``resume=``."""
-    cfg, resumed = _prepare_dir(cfg)
-    out_dir = Path(resumed or out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    saved = out_dir / CONFIG_FILE
-    if resumed is None:
-        if (out_dir / "latency.csv").is_file() and saved.is_file():
-            old = load_saved_config(saved)
-            if old.get("measure") != cfg.measure or old.get("hardware") != cfg.hardware:
-                raise ConfigError(f"{out_dir} holds latencies measured with other settings; "
-                                  f"use another hydra.run.dir or resume={out_dir}")
-        with atomic_open(saved) as handle:
-            handle.write(OmegaConf.to_yaml(cfg, resolve=True))
+    """The config and run dir to use (``llmpp.stages.resume``'s policy)."""
+    cfg, out_dir = continue_run(cfg, out_dir, "latency")
     if str(cfg.fit.model) not in ("auto", *MODELS):
         # Checked before measuring: the fit comes only after minutes of timing.
         raise ConfigError(f"fit.model={cfg.fit.model!r}; choose auto or one of "

@@ -188,7 +188,7 @@ for _spec in (
     StageSpec("run", "the main job: the whole pipeline, reusing finished stages",
               "`summary.json` + summary table", run="run_pipeline"),
     StageSpec("data", "prepare a task's binarized corpus ahead of training, print its "
-              "statistics", "`data.json`", config="data_stage"),
+              "statistics", "`data.json`", config="data_stage", run="run_data", resume=True),
     StageSpec("report", "one comparison table and plot of finished runs or sweeps "
               "(`llmpp report <dirs...>`)", "`report.md`, `report.csv`, `report_*.png`",
               run="run_report"),

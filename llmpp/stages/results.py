@@ -87,7 +87,7 @@ class SupernetResult(StageResult):
     space_hash: str
     model: str  # the supernet kind's class
     steps: int
-    resumed_from: str | None = None
+    resumed_from: str | None  # the checkpoint a resumed run started from (None: fresh)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -24,8 +24,9 @@ from omegaconf import DictConfig, OmegaConf
 from llmpp.config import CONF_DIR, build
 from llmpp.errors import ConfigError
 from llmpp.space.architecture import Architecture
-from llmpp.stages.common import guarded, resume_dir, run_dir
+from llmpp.stages.common import guarded, run_dir
 from llmpp.stages.results import RetrainResult
+from llmpp.stages.resume import continue_run
 from llmpp.task import TaskSpec
 from llmpp.training.evaluation import bleu_on_split, evaluate_loss
 from llmpp.training.gold_set import make_record, read_arch_file, write_gold_set
@@ -135,7 +136,7 @@ def run_retrain(cfg: DictConfig, out_dir: Path) -> RetrainResult:
     it; a list logs each architecture's results (its trainers log nowhere, so the
     curves of different architectures never interleave under one key).
     """
-    out_dir = resume_dir(cfg, out_dir)
+    cfg, out_dir = continue_run(cfg, out_dir, "retrain")
     space = build(cfg.space, "space")
     logger = build_logger(cfg.get("logger"), out_dir, **stage_run_names("retrain", cfg.task.name))
     try:

@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 
 import hydra
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from llmpp.config import CONF_DIR, build, load_saved_config
-from llmpp.errors import ConfigError
+from llmpp.config import CONF_DIR, build
 from llmpp.search.session import SearchSession, prepare_predictors
 from llmpp.search.tracking import SearchTracker
 from llmpp.stages.common import guarded, run_dir
 from llmpp.stages.results import SearchResult
+from llmpp.stages.resume import continue_run
 from llmpp.stages.search_init import seed_first_population
 from llmpp.stages.searching import (
     build_constraint,
@@ -32,32 +31,13 @@ from llmpp.stages.searching import (
 from llmpp.task import TaskSpec
 from llmpp.training.loggers import build_logger
 from llmpp.training.run_names import stage_run_names
-from llmpp.utils.io import atomic_open
 
 log = logging.getLogger(__name__)
-CONFIG_FILE = "search_config.yaml"
-
-
-def _resume_config(cfg: DictConfig) -> tuple[DictConfig, Path]:
-    """The saved config and run dir of the run to continue."""
-    out_dir = Path(str(cfg.resume)).expanduser()
-    saved = out_dir / CONFIG_FILE
-    if not saved.is_file():
-        raise ConfigError(f"resume={out_dir} is not a search run dir (no {CONFIG_FILE}); "
-                          "pass the run dir of an earlier `llmpp search`")
-    old = load_saved_config(saved)
-    old.resume = str(out_dir)
-    return old, out_dir
 
 
 def run_search(cfg: DictConfig, out_dir: Path) -> SearchResult:
     """Run (or resume) the configured search in ``out_dir``; returns search.json's payload."""
-    if cfg.get("resume"):
-        cfg, out_dir = _resume_config(cfg)
-    else:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        with atomic_open(out_dir / CONFIG_FILE) as handle:
-            handle.write(OmegaConf.to_yaml(cfg, resolve=True))
+    cfg, out_dir = continue_run(cfg, out_dir, "search")  # llmpp.stages.resume's policy
     task = TaskSpec.from_config(cfg.task)
     space = build(cfg.space, "space")
     constraint = build_constraint(cfg, space, task)

@@ -23,8 +23,9 @@ from llmpp.config import CONF_DIR, build
 from llmpp.errors import ConfigError
 from llmpp.search.callback import SearchCallback
 from llmpp.space.search_space import SearchSpace
-from llmpp.stages.common import guarded, resume_dir, run_dir
+from llmpp.stages.common import guarded, run_dir
 from llmpp.stages.results import SupernetResult
+from llmpp.stages.resume import continue_run
 from llmpp.stages.searching import (
     build_constraint,
     build_search_predictors,
@@ -90,7 +91,7 @@ def search_objects(cfg: DictConfig, space: SearchSpace, task: TaskSpec) -> dict[
 def run_supernet(cfg: DictConfig, out_dir: Path) -> SupernetResult:
     """Train (or resume) the supernet; returns the ``supernet.json`` payload."""
     started = time.perf_counter()
-    out_dir = resume_dir(cfg, out_dir)
+    cfg, out_dir = continue_run(cfg, out_dir, "supernet")
     L.seed_everything(int(cfg.seed), workers=True, verbose=False)
     space = build(cfg.space, "space")
     task = TaskSpec.from_config(cfg.task)

@@ -32,6 +32,18 @@ class Files:
     def path(self, name: str) -> str:
         return str(self.root / name)
 
+    def saved_run(self, stage: str, overrides: list[str]) -> str:
+        """``<stage>_run`` holding the config a run with ``overrides`` saved (for resume=)."""
+        from omegaconf import OmegaConf
+
+        from llmpp.config import compose
+        from llmpp.stages.resume import config_file
+
+        run = self.root / f"{stage}_run"
+        text = OmegaConf.to_yaml(compose(stage, overrides), resolve=True)
+        (run / config_file(stage)).write_text(text)
+        return str(run)
+
 
 def make_files(tmp: Path, gold_root: Path) -> Files:
     tmp.mkdir(parents=True, exist_ok=True)
@@ -120,8 +132,8 @@ CASES: dict[str, Case] = {
     "supernet-unknown-trainer": Case(lambda f, g: ["supernet", "trainer=nope"], ("trainer/nope",),
                                      slow=True),
     "supernet-truncated-resume-ckpt": Case(
-        lambda f, g: ["supernet", f"resume={f.path('supernet_run')}", "logger=none",
-                      "trainer.max_steps=1"],
+        lambda f, g: ["supernet", "logger=none", "trainer.max_steps=1", "resume="
+                      + f.saved_run("supernet", ["logger=none", "trainer.max_steps=1"])],
         ("last.ckpt", "not a readable checkpoint"),
     ),
     "supernet-unknown-eval-arch": Case(
@@ -216,8 +228,8 @@ def test_bad_input_is_one_line_and_exit_2(name, tmp_path, gold_root) -> None:
 def test_run_with_a_corrupt_stage_result_is_one_line(tmp_path) -> None:
     from llmpp.config import compose
     from llmpp.pipeline.plan import content_config, step_config
-    from llmpp.stages.registry import steps
     from llmpp.pipeline.store import StageStore
+    from llmpp.stages.registry import steps
 
     overrides = [f"run.artifacts={tmp_path / 'art'}", "logger=none"]
     cfg = compose("run", overrides)

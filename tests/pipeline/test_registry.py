@@ -226,7 +226,7 @@ def test_a_saved_result_lacking_a_declared_field_is_corrupt(tmp_path) -> None:
     from llmpp.errors import CorruptFileError
 
     doc = {"checkpoint": "/c", "task": "t", "space": "s", "space_hash": "h", "model": "m",
-           "steps": 3, "subnets": {}}
+           "steps": 3, "resumed_from": None, "subnets": {}}
     result = SupernetResult.from_json(doc)
     assert result.checkpoint == "/c" and result["subnets"] == {} and result.to_json() == doc
     with pytest.raises(CorruptFileError, match=r"lacks the SupernetResult field\(s\) steps"):
