@@ -23,6 +23,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 import llmpp.config  # noqa: F401  (registers the config resolvers before composing)
 from llmpp.config_check import check_config
+from llmpp.config_errors import describe as describe_config_error
 from llmpp.errors import ConfigError
 from llmpp.stages.registry import StageSpec, preset_stages, stages
 from llmpp.utils.paths import conf_dir
@@ -78,7 +79,7 @@ def check_overrides(spec: StageSpec, overrides: list[str]) -> str | None:
         # Wrong types and unknown keys (also from presets) end here, before any work.
         check_config(cfg, spec.config)
     except (HydraException, OmegaConfBaseException, ValueError, ConfigError) as exc:
-        return _one_line(exc)
+        return describe_config_error(exc)
     return None
 
 

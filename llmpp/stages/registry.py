@@ -17,13 +17,14 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType, ModuleType
 from typing import Any
 
 from omegaconf import DictConfig
 
+from llmpp.config_schema import SearchSettings
 from llmpp.stages.results import (
     DistillResult,
     LabelResult,
@@ -165,33 +166,39 @@ def stage_table() -> str:
 
 
 # ---- the stages -------------------------------------------------------------------------
+SCHEMA = "llmpp.config_schema:"  # where the settings' dataclasses live
 for _spec in (
     StageSpec("describe", "validate an architecture and print its efficiency metrics",
-              "JSON on stdout"),
+              "JSON on stdout", schema=f"{SCHEMA}DescribeConfig"),
     StageSpec("benchmark", "evaluate a predictor on the gold benchmark (paper protocol)",
-              "`benchmark.json`, table, scatter PNGs", run="run_benchmark"),
+              "`benchmark.json`, table, scatter PNGs", run="run_benchmark",
+              schema=f"{SCHEMA}BenchmarkConfig"),
     StageSpec("label", "LLM-PP predictions for an architecture pool (distillation data)",
-              "`labels.jsonl`", run="run_label", result=LabelResult, resume=True),
+              "`labels.jsonl`", run="run_label", result=LabelResult, resume=True,
+              schema=f"{SCHEMA}LabelSettings"),
     StageSpec("distill", "train LLM-Distill-PP from labels", "`distill.ckpt`, `distill.json`",
-              run="run_distill", result=DistillResult),
+              run="run_distill", result=DistillResult, schema=f"{SCHEMA}DistillSettings"),
     StageSpec("supernet", "train the weight-sharing SuperTransformer",
               "`checkpoints/last.ckpt`, `supernet.json`", run="run_supernet",
-              result=SupernetResult, resume=True),
+              result=SupernetResult, resume=True, schema=f"{SCHEMA}SupernetSettings"),
     StageSpec("latency", "measure latencies on a hardware target, fit its predictor",
               "`latency.csv`, `latency_predictor.pt`, `latency.json`", run="run_latency",
-              result=LatencyResult, resume=True),
+              result=LatencyResult, resume=True, schema=f"{SCHEMA}LatencySettings"),
     StageSpec("search", "HS-NAS (or evolution, random, Optuna) under a constraint",
               "`search.json`, best arch YAML, population", run="run_search",
-              result=SearchResult, resume=True),
+              result=SearchResult, resume=True, schema=f"{SCHEMA}SearchSettings"),
     StageSpec("retrain", "train architectures from scratch, evaluate BLEU; build gold sets",
-              "`retrain.json`, `gold/`", run="run_retrain", result=RetrainResult, resume=True),
+              "`retrain.json`, `gold/`", run="run_retrain", result=RetrainResult, resume=True,
+              schema=f"{SCHEMA}RetrainSettings"),
     StageSpec("run", "the main job: the whole pipeline, reusing finished stages",
-              "`summary.json` + summary table", run="run_pipeline"),
+              "`summary.json` + summary table", run="run_pipeline",
+              schema=f"{SCHEMA}RunConfig"),
     StageSpec("data", "prepare a task's binarized corpus ahead of training, print its "
-              "statistics", "`data.json`", config="data_stage", run="run_data", resume=True),
+              "statistics", "`data.json`", config="data_stage", run="run_data", resume=True,
+              schema=f"{SCHEMA}DataConfig"),
     StageSpec("report", "one comparison table and plot of finished runs or sweeps "
               "(`llmpp report <dirs...>`)", "`report.md`, `report.csv`, `report_*.png`",
-              run="run_report"),
+              run="run_report", schema=f"{SCHEMA}ReportConfig"),
 ):
     register(_spec)
 
@@ -209,8 +216,8 @@ for _step in (
     Step("distill", "distill", (*BASE, "benchmark"), block="distill",
          inputs={"labels": "label.labels"}),
     Step("search", "search",
-         (*BASE, "search", "constraint", "hardware", "predictors", "tracking", "init", "llm",
-          "benchmark"),
+         # The search's settings sit at the run's root (the key ``search`` is the algorithm).
+         (*BASE, *(f.name for f in fields(SearchSettings)), "llm", "benchmark"),
          inputs={"supernet_checkpoint": "supernet.checkpoint",
                  "distill_checkpoint": "distill.checkpoint",
                  "hardware.latency_predictor": "latency.artifact"}),

@@ -67,7 +67,7 @@ def train_one(
     trainer.save_checkpoint(str(out_dir / "checkpoints" / "last.ckpt"), weights_only=False)
     datamodule.setup()
     limit, beam = cfg.get("eval_bleu_limit"), int(cfg.beam)
-    length_penalty = float(cfg.get("length_penalty", 1.0))
+    length_penalty = float(cfg.length_penalty)
     result: dict[str, Any] = {"arch": arch.to_hat(), "steps": int(trainer.global_step),
                               "bleu_decoding": {"beam": beam, "length_penalty": length_penalty}}
     for split in ("valid", "test"):
@@ -79,10 +79,10 @@ def train_one(
         # Two BLEUs, named apart: sacreBLEU (signature) and HAT's tokenized compound BLEU.
         result[f"{split}_sacrebleu"] = scores["sacrebleu"]
         result[f"{split}_bleu_tokenized_compound"] = scores["bleu_tokenized_compound"]
-        result[f"{split}_BLEU"] = scores[str(cfg.get("bleu_reported", "sacrebleu"))]
+        result[f"{split}_BLEU"] = scores[str(cfg.bleu_reported)]
         result["sacrebleu_signature"] = scores["sacrebleu_signature"]
         result["bleu_tokenized_compound_tokenizer"] = scores["bleu_tokenized_compound_tokenizer"]
-    result["bleu_reported"] = str(cfg.get("bleu_reported", "sacrebleu"))
+    result["bleu_reported"] = str(cfg.bleu_reported)
     result["wall_seconds"] = time.perf_counter() - started
     write_json(done, result)
     return result

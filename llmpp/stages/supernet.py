@@ -22,16 +22,10 @@ from omegaconf import DictConfig
 from llmpp.config import CONF_DIR, build
 from llmpp.errors import ConfigError
 from llmpp.search.callback import SearchCallback
-from llmpp.space.search_space import SearchSpace
 from llmpp.stages.common import guarded, run_dir
 from llmpp.stages.results import SupernetResult
 from llmpp.stages.resume import continue_run
-from llmpp.stages.searching import (
-    build_constraint,
-    build_search_predictors,
-    hardware_name,
-    logged_settings,
-)
+from llmpp.stages.searching import SearchBuilder
 from llmpp.task import TaskSpec
 from llmpp.training.evaluation import bleu_on_split, evaluate_loss
 from llmpp.training.loggers import build_logger, finish_logger
@@ -70,24 +64,6 @@ def evaluate_subnets(
     return out
 
 
-def search_objects(cfg: DictConfig, space: SearchSpace, task: TaskSpec) -> dict[str, Any]:
-    """What ``callbacks=search`` binds: the partial search, its other predictors, the
-    constraint (built only when a partial callback asks for them)."""
-    algorithm = build(cfg.search, "search", _partial_=True)
-    constraint = build_constraint(cfg, space, task)
-    names = algorithm(space=space, constraint=constraint, seed=int(cfg.seed)).predictors()
-    return {
-        "algorithm": algorithm,
-        "task": task,
-        "predictors": build_search_predictors(cfg, names, skip=("supernet",)),
-        "constraint": constraint,
-        "hardware": hardware_name(cfg),
-        "seed": int(cfg.seed),
-        "table_rows": (cfg.get("tracking") or {}).get("table_rows", 2000),
-        "config": logged_settings(cfg),
-    }
-
-
 def run_supernet(cfg: DictConfig, out_dir: Path) -> SupernetResult:
     """Train (or resume) the supernet; returns the ``supernet.json`` payload."""
     started = time.perf_counter()
@@ -103,7 +79,10 @@ def run_supernet(cfg: DictConfig, out_dir: Path) -> SupernetResult:
                           optim=build(cfg.optim, "optim"), seed=int(cfg.seed))
     callbacks = instantiate_callbacks(cfg.get("callbacks"), out_dir)
     if any(isinstance(c, functools.partial) for c in callbacks):
-        callbacks = bind_callbacks(callbacks, **search_objects(cfg, space, task))
+        # callbacks=search: its searches come from the one search builder.
+        searches = SearchBuilder(cfg, task)
+        searches.prepare(space, provided=("supernet",))  # a missing checkpoint fails now
+        callbacks = bind_callbacks(callbacks, new_search=searches.session)
     # Checked before the Trainer exists: a bad checkpoint fails with one line and no noise.
     ckpt = resume_path(out_dir)
     logger = build_logger(cfg.get("logger"), out_dir, **stage_run_names("supernet", task.name))
@@ -128,7 +107,7 @@ def run_supernet(cfg: DictConfig, out_dir: Path) -> SupernetResult:
             datamodule.setup()
             payload["subnets"] = evaluate_subnets(
                 module, datamodule, list(cfg.eval_archs),
-                bleu_limit=cfg.get("eval_bleu_limit"), beam=int(cfg.beam),
+                bleu_limit=cfg.eval_bleu_limit, beam=int(cfg.beam),
             )
             for callback in callbacks:
                 if isinstance(callback, SearchCallback) and callback.results:

@@ -127,7 +127,8 @@ def test_describe_missing_file(tmp_path) -> None:
 
 
 def test_bad_overrides_are_one_line(tmp_path) -> None:
-    assert_one_line_error(llmpp("benchmark", "predictor=nope", cwd=tmp_path), "predictor/nope")
+    assert_one_line_error(llmpp("benchmark", "predictor=nope", cwd=tmp_path),
+                          "predictor=nope: no such option")
     assert_one_line_error(llmpp("benchmark", "benchmark.nope=1", cwd=tmp_path), "benchmark.nope")
     assert_one_line_error(llmpp("frobnicate", cwd=tmp_path), "unknown stage 'frobnicate'")
     assert not (tmp_path / "outputs").exists()
