@@ -98,7 +98,8 @@ def step_config(run_cfg: DictConfig, step: Step, results: Mapping[str, Any]) -> 
         raw.update(OmegaConf.to_container(own, resolve=False))
     whole = OmegaConf.to_container(run_cfg, resolve=False)
     raw.update({key: whole[key] for key in step.shared if key in whole})
-    raw["resume"] = None
+    if stage(step.stage).resume:
+        raw["resume"] = None  # a killed step resumes in its store dir, never elsewhere
     cfg = OmegaConf.create(raw)
     with open_dict(cfg):
         for dotted, source in step.inputs.items():

@@ -148,3 +148,13 @@ def test_data_killed_mid_build_resumes_and_builds_the_corpus(compose, tmp_path,
     done = run_data(compose("data_stage", [f"resume={tmp_path / 'run'}"]), tmp_path / "x")
     assert done["synthetic_en_de"]["splits"]["train"]["pairs"] == 300
     assert (tmp_path / "run" / "data.json").is_file()
+
+
+def test_a_pipeline_step_has_the_resume_slot_only_if_its_stage_honours_it(compose) -> None:
+    from llmpp.pipeline.plan import step_config
+    from llmpp.stages.registry import steps
+
+    run_cfg = compose("run")
+    for step in steps():
+        cfg = step_config(run_cfg, step, {})
+        assert ("resume" in cfg) == stages()[step.stage].resume, step.name
