@@ -79,7 +79,7 @@ class Case:
 
 CASES: dict[str, Case] = {
     # describe / benchmark
-    "describe-unknown-space": Case(lambda f, g: ["describe", "space=nope"], ("space/nope",),
+    "describe-unknown-space": Case(lambda f, g: ["describe", "space=nope"], ("space=nope",),
                                    slow=True),
     "benchmark-corrupt-gold": Case(
         lambda f, g: ["benchmark", f"benchmark.root={f.gold}", "predictor=mean_demos"],
@@ -95,7 +95,7 @@ CASES: dict[str, Case] = {
         ("trunc.ckpt", "Distill-PP checkpoint"), slow=True,
     ),
     # label
-    "label-unknown-llm": Case(lambda f, g: ["label", "llm=nope"], ("llm/nope",)),
+    "label-unknown-llm": Case(lambda f, g: ["label", "llm=nope"], ("llm=nope: no such option",)),
     "label-missing-key": Case(
         lambda f, g: ["label", "llm=openai", f"benchmark.root={g}", "limit=2"],
         ("OPENAI_API_KEY",),
@@ -129,7 +129,7 @@ CASES: dict[str, Case] = {
         slow=True,
     ),
     # supernet
-    "supernet-unknown-trainer": Case(lambda f, g: ["supernet", "trainer=nope"], ("trainer/nope",),
+    "supernet-unknown-trainer": Case(lambda f, g: ["supernet", "trainer=nope"], ("trainer=nope",),
                                      slow=True),
     "supernet-truncated-resume-ckpt": Case(
         lambda f, g: ["supernet", "logger=none", "trainer.max_steps=1", "resume="
@@ -156,7 +156,7 @@ CASES: dict[str, Case] = {
         lambda f, g: ["latency", "hardware=cuda"], ("needs CUDA",), slow=True,
     ),
     # search
-    "search-unknown-algorithm": Case(lambda f, g: ["search", "search=nope"], ("search/nope",),
+    "search-unknown-algorithm": Case(lambda f, g: ["search", "search=nope"], ("search=nope",),
                                      slow=True),
     "search-truncated-checkpoints": Case(
         lambda f, g: ["search", "logger=none", f"supernet_checkpoint={f.path('trunc.ckpt')}",
@@ -193,7 +193,7 @@ CASES: dict[str, Case] = {
         ("trunc.ckpt",), slow=True,
     ),
     # run
-    "run-unknown-constraint": Case(lambda f, g: ["run", "constraint=nope"], ("constraint/nope",),
+    "run-unknown-constraint": Case(lambda f, g: ["run", "constraint=nope"], ("constraint=nope",),
                                    slow=True),
     "run-missing-key": Case(
         lambda f, g: ["run", "llm=openai", f"run.artifacts={f.path('art')}"], ("OPENAI_API_KEY",),
