@@ -1,7 +1,7 @@
 """The schema of every stage's config: structured configs in Hydra's ConfigStore.
 
 Each primary config (``conf/<name>.yaml``) names its root schema first in its defaults
-list (``- /schema/<name>``); every YAML merged after it, every preset and every
+list (``- schema/<name>@_here_``); every YAML merged after it, every preset and every
 override is then checked by Hydra itself at compose time: an unknown key or a value
 of the wrong type ends composition (``llmpp.cli`` turns that into one line naming the
 key). The dataclasses here hold the types; the values are written once, in YAML:
