@@ -129,6 +129,9 @@ class _Checker:
             if "signature" in meta:
                 self.fields(item, Fields(meta["signature"], meta["runtime"], meta["extra"]),
                             key_path)
+            elif "choices" in meta:
+                if item not in meta["choices"]:
+                    self._wrong(key_path, item, " | ".join(map(repr, meta["choices"])))
             elif "registry" in meta:
                 self.registry(item, meta["registry"], key_path)
             elif dataclasses.is_dataclass(hints.get(spec.name)):

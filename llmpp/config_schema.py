@@ -40,6 +40,11 @@ def registry(path: str) -> Any:
     return field(default=MISSING, metadata={"registry": path})
 
 
+def choice(*values: str) -> Any:
+    """A string setting with a fixed set of values (checked by ``llmpp.config_check``)."""
+    return field(default=MISSING, metadata={"choices": values})
+
+
 def group(default: Any = None) -> Any:
     """A config group's slot: the option the defaults list selects (``_target_`` blocks)."""
     return field(default=default)
@@ -149,7 +154,7 @@ class DistillSettings:
 class InitSettings:
     """Where a search's first population comes from (``random`` | ``llm``)."""
 
-    kind: str = MISSING
+    kind: str = choice("random", "llm")
     gflops: float | None = MISSING
     count: int = MISSING
     max_rounds: int = MISSING

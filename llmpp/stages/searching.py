@@ -13,6 +13,7 @@ algorithm names it; only the algorithm is new per search (its state is the searc
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from llmpp.config import build
+from llmpp.config_schema import InitSettings
 from llmpp.constraints import AllOf, Constraint, MaxGFLOPs, bind
 from llmpp.errors import ConfigError
 from llmpp.predictors.base import Predictor
@@ -31,7 +33,9 @@ from llmpp.task import TaskSpec
 
 # The settings that name a predictor's checkpoint (the error says which to pass).
 CHECKPOINT_KEYS = {"supernet": "supernet_checkpoint", "llm_distill": "distill_checkpoint"}
-INIT_KINDS = ("random", "llm")
+# The first population's kinds: the schema's (a run's step config is checked again here).
+INIT_KINDS = next(f for f in dataclasses.fields(InitSettings)
+                  if f.name == "kind").metadata["choices"]
 # What a search logs as its config: the choices that shape it (scrubbed by the session).
 LOGGED = ("task", "space", "search", "constraint", "hardware", "seed", "predictors",
           "supernet_checkpoint", "distill_checkpoint")

@@ -116,6 +116,7 @@ BAD_OVERRIDES = {
     # `+key=` adds a key Hydra would take: the schema still refuses it.
     "appended-root-key": (["label", "+n_arch=3"],
                           ("n_arch: unknown key", "did you mean n_archs?")),
+    "choice": (["run", "init.kind=lm"], ("init.kind='lm'", "expected 'random' | 'llm'")),
     "group-option": (["search", "search=evolutio"],
                      ("search=evolutio: no such option", "did you mean evolution?")),
     "target-param-not-set": (["supernet", "trainer.min_steps=3"],
