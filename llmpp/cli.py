@@ -10,6 +10,7 @@ import importlib
 import importlib.util
 import os
 import sys
+from pathlib import Path
 
 # OpenMP threads that busy-wait turn a shared or oversubscribed CPU (two training
 # processes, a local LLM server beside training) into 5-15x slower steps; passive
@@ -22,29 +23,15 @@ from omegaconf.errors import OmegaConfBaseException
 
 import llmpp.config  # noqa: F401  (registers the config resolvers before composing)
 from llmpp.config_check import check_config
+from llmpp.config_errors import describe as describe_config_error
 from llmpp.errors import ConfigError
+from llmpp.stages.registry import StageSpec, preset_stages, stages
 from llmpp.utils.paths import conf_dir
-
-STAGES = {
-    "describe": "validate an architecture and print its efficiency metrics",
-    "benchmark": "evaluate a predictor on the gold benchmark (paper protocol)",
-    "label": "LLM-PP predictions for an architecture pool (distillation data)",
-    "distill": "train LLM-Distill-PP from labels",
-    "supernet": "train the weight-sharing SuperTransformer",
-    "latency": "measure a latency dataset on a hardware target, fit its predictor",
-    "search": "HS-NAS (or another algorithm) under a constraint",
-    "retrain": "train one architecture from scratch, evaluate BLEU",
-    "run": "the main job: the whole pipeline, reusing finished stages",
-    "report": "compare finished runs: one Markdown/CSV table and plot (llmpp report <dirs...>)",
-    "data": "build a task's binarized corpus ahead of training, print its statistics",
-}
-# A stage whose primary config is not named after it (conf/data/ is a config group).
-CONFIG_NAMES = {"data": "data_stage"}
 
 
 def usage() -> str:
     lines = ["usage: llmpp <stage> [hydra overrides]", "", "stages:"]
-    lines += [f"  {name:<10} {text}" for name, text in STAGES.items()]
+    lines += [f"  {name:<10} {spec.help}" for name, spec in stages().items()]
     lines += ["", "Show a stage's config: llmpp <stage> --cfg job"]
     return "\n".join(lines)
 
@@ -53,19 +40,46 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
 
 
-def check_overrides(stage: str, overrides: list[str]) -> str | None:
+def _config_dir(spec: StageSpec) -> Path:
+    return Path(spec.conf_dir) if spec.conf_dir else conf_dir()
+
+
+def preset_problem(spec: StageSpec, overrides: list[str]) -> str | None:
+    """A preset (``experiment=<name>``) made for another stage, said before composing.
+
+    A preset pins keys of its own stage's config; composed into another stage's config
+    it fails deep inside Hydra ("Could not override 'prompt'"), so its ``# stage:``
+    header is read first. A preset without a header, or not found, is left to Hydra.
+    """
+    for arg in overrides:
+        key, sep, value = arg.partition("=")
+        if not sep or key.lstrip("+~") != "experiment":
+            continue
+        for name in value.strip("[]").split(","):
+            name = name.strip()
+            if not name or name == "null":
+                continue
+            made_for = preset_stages(_config_dir(spec) / "experiment" / f"{name}.yaml")
+            if made_for and spec.name not in made_for:
+                meant = " or ".join(f"`llmpp {s}`" for s in made_for)
+                return (f"preset experiment={name} is for {meant}, not `llmpp {spec.name}`: "
+                        f"run `llmpp {made_for[0]} experiment={name}`")
+    return None
+
+
+def check_overrides(spec: StageSpec, overrides: list[str]) -> str | None:
     """Compose the stage's config with ``overrides`` and check its keys and types.
 
     Returns the error text, or None if fine.
     """
-    config_name = CONFIG_NAMES.get(stage, stage)
     try:
-        with initialize_config_dir(version_base="1.3", config_dir=str(conf_dir()), job_name=stage):
-            cfg = compose(config_name=config_name, overrides=overrides, return_hydra_config=True)
+        with initialize_config_dir(version_base="1.3", config_dir=str(_config_dir(spec)),
+                                   job_name=spec.name):
+            cfg = compose(config_name=spec.config, overrides=overrides, return_hydra_config=True)
         # Wrong types and unknown keys (also from presets) end here, before any work.
-        check_config(cfg, config_name)
+        check_config(cfg, spec.config)
     except (HydraException, OmegaConfBaseException, ValueError, ConfigError) as exc:
-        return _one_line(exc)
+        return describe_config_error(exc)
     return None
 
 
@@ -75,9 +89,10 @@ def main(argv: list[str] | None = None) -> int:
         print(usage())
         return 0 if argv else 2
     stage, overrides = argv[0], argv[1:]
-    if stage not in STAGES:
+    spec = stages().get(stage)
+    if spec is None:
         print(
-            f"llmpp: error: unknown stage {stage!r}; choose one of: {', '.join(STAGES)}",
+            f"llmpp: error: unknown stage {stage!r}; choose one of: {', '.join(stages())}",
             file=sys.stderr,
         )
         return 2
@@ -86,16 +101,20 @@ def main(argv: list[str] | None = None) -> int:
         from llmpp.report.cli_args import positional_dirs_to_overrides
 
         overrides = positional_dirs_to_overrides(overrides)
-    module_name = f"llmpp.stages.{stage}"
+    module_name = spec.module
     if importlib.util.find_spec(module_name) is None:
         print(
             f"llmpp: error: stage {stage!r} is not available in this version of llmpp",
             file=sys.stderr,
         )
         return 2
+    problem = preset_problem(spec, overrides)  # also under --cfg job and -m
+    if problem:
+        print(f"llmpp: error: {problem}", file=sys.stderr)
+        return 2
     # Flags (--cfg, --help, -m) are Hydra's to interpret; plain overrides are checked here.
     if not any(arg.startswith("-") for arg in overrides):
-        problem = check_overrides(stage, overrides)
+        problem = check_overrides(spec, overrides)
         if problem:
             print(
                 f"llmpp: error: {problem} "
@@ -103,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 2
-    module = importlib.import_module(module_name)
+    module = spec.load()
     # Hydra parses sys.argv[1:]; Lightning's DDP launcher re-runs sys.argv[0] (or
     # `python -m <__main__'s module>`) once per extra process, so both must name the
     # stage module itself, which runs its app when executed.

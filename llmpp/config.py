@@ -14,6 +14,7 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
+from llmpp.config_schema import register as register_schemas
 from llmpp.errors import ConfigError, CorruptFileError, UserError
 from llmpp.utils.paths import conf_dir
 
@@ -45,6 +46,8 @@ def register_resolvers() -> None:
 
 
 register_resolvers()
+# The structured configs the primary configs name (``- schema/<name>@_here_``).
+register_schemas()
 
 
 def build(cfg: Any, what: str, **kwargs: Any) -> Any:

@@ -1,14 +1,14 @@
-"""Compose-time type and key checks of a stage's config: one line, before any work starts.
+"""The check Hydra cannot do: blocks built by a class, against the class's signature.
 
-Hydra refuses an override of a key that does not exist, but not ``seed=abc``,
-``trainer.max_steps=ten`` or a misspelt key in a preset; those used to fail late (or
-never). Here every block is checked where it is composed:
+Plain settings are typed by the structured configs of ``llmpp.config_schema`` (Hydra
+refuses an unknown key or a wrong type while composing). A block that a class is built
+from has no second schema: its keys and types are the class's parameters and their
+type hints (``**kwargs`` forwarded to a base class are followed up the MRO), so a new
+option of a class needs nothing else. Such a block is
 
-- a block with a ``_target_`` against the target's own signature: its parameters are
-  the known keys and their type hints the types (``**kwargs`` forwarded to a base class
-  are followed up the MRO), so a new option of a class needs no second schema;
-- a plain-data block against the small table in ``llmpp.config_schema``, which
-  points at a dataclass where the stage feeds the block to one.
+- any block with a ``_target_`` (a config group option, a nested target, a list item);
+- a schema field marked with ``llmpp.config_schema.signature`` (a block the stage feeds
+  to a dataclass, e.g. ``measure``) or ``registry`` (``fit.models``).
 
 Values that are interpolations (``${seed}``) or still missing (``???``) are skipped:
 their source is checked where it is set, a missing value by the stage that needs it.
@@ -17,6 +17,7 @@ Targets are imported lazily, only those the config names.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import enum
 import importlib
@@ -31,20 +32,21 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from llmpp.config_schema import SHARED, Fields, NodeSpec, NodesSpec, Registry, stage_schema
+from llmpp.config_schema import ROOTS
 from llmpp.errors import ConfigError
 
 # Hydra's own keys in a ``_target_`` block.
 HYDRA_KEYS = frozenset({"_target_", "_partial_", "_recursive_", "_convert_", "_args_"})
 MAX_PROBLEMS = 3  # shown in the one-line error; the rest are counted
 
-def check_config(cfg: DictConfig | Mapping[str, Any], config_name: str) -> None:
+def check_config(cfg: DictConfig | Mapping[str, Any], config_name: str | None = None) -> None:
     """Raise one ``ConfigError`` line naming every wrong key, value and expected type.
 
     Args:
         cfg: the composed config (its ``hydra`` node, if any, is ignored).
-        config_name: the primary config it was composed from (``conf/<name>.yaml``);
-            a name without a table entry gets its known slots and targets checked only.
+        config_name: the primary config it was composed from (``conf/<name>.yaml``); its
+            root schema (``llmpp.config_schema.ROOTS``) says which blocks feed a class.
+            Without one, only the ``_target_`` blocks are checked.
     """
     problems = config_problems(cfg, config_name)
     if problems:
@@ -54,13 +56,20 @@ def check_config(cfg: DictConfig | Mapping[str, Any], config_name: str) -> None:
         raise ConfigError(f"invalid config: {shown}{tail}")
 
 
-def config_problems(cfg: DictConfig | Mapping[str, Any], config_name: str) -> list[str]:
+def config_problems(cfg: DictConfig | Mapping[str, Any], config_name: str | None = None,
+                    ) -> list[str]:
     """Every problem of ``cfg`` as ``<key>=<value>: expected <type>...`` phrases."""
     raw = OmegaConf.to_container(cfg, resolve=False) if isinstance(cfg, DictConfig) else cfg
     raw = {k: v for k, v in dict(raw).items() if k != "hydra"}
     checker = _Checker()
-    schema = stage_schema(config_name)
-    checker.block(raw, schema or SHARED, "", strict=schema is not None)
+    schema = ROOTS.get(config_name or "")
+    if schema is None and isinstance(cfg, DictConfig):
+        found = OmegaConf.get_type(cfg)
+        schema = found if dataclasses.is_dataclass(found) else None
+    if schema is None:
+        checker.targets(raw, "")
+    else:
+        checker.schema(raw, schema, "")
     return checker.problems
 
 
@@ -73,41 +82,80 @@ def _join(path: str, key: Any) -> str:
     return f"{path}.{key}" if path else str(key)
 
 
+@dataclasses.dataclass(frozen=True)
+class Fields:
+    """A block whose keys are a class's constructor parameters.
+
+    Args:
+        target: ``package.module.Class`` (imported when a config uses the block).
+        runtime: parameters the stage passes itself (not config keys).
+        extra: keys the stage reads besides the class's parameters, with their types.
+    """
+
+    target: str
+    runtime: tuple[str, ...] = ()
+    extra: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+
 class _Checker:
-    """Walks a plain (container) config against specs, collecting problem phrases."""
+    """Walks a plain (container) config, collecting problem phrases.
+
+    Plain settings were typed by Hydra against the schema; what is left are the blocks
+    built by a class: a ``_target_`` block anywhere, or a schema field whose metadata
+    names the class (``llmpp.config_schema.signature``) or a registry of classes.
+    """
 
     def __init__(self) -> None:
         self.problems: list[str] = []
 
-    def block(self, value: Any, schema: Mapping[str, Any], path: str, *,
-              strict: bool = True, owner: str = "") -> None:
+    def schema(self, value: Any, schema: type, path: str) -> None:
+        """``value`` (a mapping) against the dataclass ``schema``'s fields."""
         if not isinstance(value, dict):
-            self._wrong(path, value, "a mapping")
+            self.targets(value, path)
             return
-        for key, item in value.items():
-            if key in schema:
-                self.value(item, schema[key], _join(path, key))
-            elif strict:
-                self._unknown(_join(path, key), schema, owner)
+        hints = _schema_hints(schema)
+        known = [spec.name for spec in dataclasses.fields(schema)]
+        # Hydra lets ``+key=value`` add a key to a structured config: refused here.
+        for key in value:
+            if key not in known:
+                self._unknown(_join(path, key), known, "")
+        for spec in dataclasses.fields(schema):
+            if spec.name not in value:
+                continue
+            item, key_path = value[spec.name], _join(path, spec.name)
+            meta = spec.metadata
+            if _skipped(item):
+                continue
+            if "signature" in meta:
+                self.fields(item, Fields(meta["signature"], meta["runtime"], meta["extra"]),
+                            key_path)
+            elif "choices" in meta:
+                if item not in meta["choices"]:
+                    self._wrong(key_path, item, " | ".join(map(repr, meta["choices"])))
+            elif "registry" in meta:
+                self.registry(item, meta["registry"], key_path)
+            elif dataclasses.is_dataclass(hints.get(spec.name)):
+                self.schema(item, hints[spec.name], key_path)
+            else:
+                self.targets(item, key_path)
+
+    def targets(self, value: Any, path: str) -> None:
+        """Every ``_target_`` block in ``value`` (mappings and lists walked)."""
+        if isinstance(value, dict):
+            if "_target_" in value:
+                self.node(value, path)
+                return
+            for key, item in value.items():
+                self.targets(item, _join(path, key))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                self.targets(item, f"{path}[{index}]")
 
     def value(self, value: Any, spec: Any, path: str) -> None:
+        """An extra key of a class-backed block against its type hint."""
         if _skipped(value):
             return
-        if isinstance(spec, NodeSpec):
-            self.node(value, path)
-        elif isinstance(spec, NodesSpec):
-            if value is not None and not isinstance(value, dict):
-                self._wrong(path, value, "a mapping of _target_ blocks")
-            for name, node in (value or {}).items() if isinstance(value, dict) else ():
-                self.node(node, _join(path, name))
-        elif isinstance(spec, dict):
-            self.block(value, spec, path)
-        elif isinstance(spec, Fields):
-            self.fields(value, spec, path)
-        elif isinstance(spec, Registry):
-            self.registry(value, spec, path)
-        else:
-            self.typed(value, spec, path)
+        self.typed(value, spec, path)
 
     def node(self, value: Any, path: str) -> None:
         """A block built by its ``_target_``: keys and types from the target's signature."""
@@ -149,13 +197,13 @@ class _Checker:
                 known = [k for k in (*hints, *spec.extra) if k not in spec.runtime]
                 self._unknown(key_path, dict.fromkeys(known), spec.target)
 
-    def registry(self, value: Any, spec: Registry, path: str) -> None:
+    def registry(self, value: Any, spec: str, path: str) -> None:
         if value is None:
             return
         if not isinstance(value, dict):
             self._wrong(path, value, "a mapping")
             return
-        classes = _resolve(spec.path)
+        classes = _resolve(spec)
         for name, options in value.items():
             if name not in classes:
                 self._unknown(_join(path, name), classes, "")
@@ -191,6 +239,12 @@ class _Checker:
         hint = f"did you mean {close[0]}?" if close else f"known keys: {', '.join(names[:12])}"
         of = f" of {owner}" if owner else ""
         self.problems.append(f"{path}: unknown key{of} ({hint})")
+
+
+@cache
+def _schema_hints(schema: type) -> dict[str, Any]:
+    """A schema dataclass's resolved field types."""
+    return typing.get_type_hints(schema)
 
 
 def _show(value: Any) -> str:

@@ -1,156 +1,318 @@
-"""What each stage's config holds: the table ``llmpp.config_check`` checks configs against.
+"""The schema of every stage's config: structured configs in Hydra's ConfigStore.
 
-Blocks with a ``_target_`` need no entry: their keys and types come from the target's
-signature. The table names the plain-data blocks (a stage's own settings in
-``conf/steps/<stage>.yaml``, the root keys of each primary config), pointing at a
-dataclass where the stage feeds a block to one. A key present in a stage's YAML but
-absent here is known with its type unchecked (tests ask for its type here).
+Each primary config (``conf/<name>.yaml``) names its root schema first in its defaults
+list (``- schema/<name>@_here_``); every YAML merged after it, every preset and every
+override is then checked by Hydra itself at compose time: an unknown key or a value
+of the wrong type ends composition (``llmpp.cli`` turns that into one line naming the
+key). The dataclasses here hold the types; the values are written once, in YAML:
+a stage's own settings in ``conf/steps/<stage>.yaml`` (the root of ``llmpp <stage>``
+and the step's block of ``llmpp run``), shared slots in ``conf/stage_defaults.yaml``.
+
+A block built by a class (a ``_target_`` block, or a block a stage feeds to a
+dataclass such as ``measure``) is typed ``Any`` here: its keys and types are the
+class's signature, checked by ``llmpp.config_check``; a field's ``metadata`` names
+that class where the block has no ``_target_`` of its own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-import yaml
-
-from llmpp.config import CONF_DIR
+from omegaconf import MISSING
 
 
-class NodeSpec:
-    """Spec marker: a block built by its ``_target_`` (or null)."""
-
-
-class NodesSpec:
-    """Spec marker: a mapping of names to ``_target_`` blocks (callbacks, predictors)."""
-
-
-NODE, NODES = NodeSpec(), NodesSpec()
-
-
-@dataclass(frozen=True)
-class Fields:
-    """Spec of a block whose keys are a class's constructor parameters.
+def signature(target: str, *, runtime: tuple[str, ...] = (),
+              extra: dict[str, Any] | None = None) -> Any:
+    """A block whose keys are the parameters of ``target`` (``pkg.module.Class``).
 
     Args:
-        target: ``package.module.Class`` (imported when a config uses the block).
-        runtime: parameters the stage passes itself (not config keys).
+        target: the class the stage builds from the block.
+        runtime: its parameters the stage passes itself (not config keys).
         extra: keys the stage reads besides the class's parameters, with their types.
     """
-
-    target: str
-    runtime: tuple[str, ...] = ()
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    meta = {"signature": target, "runtime": runtime, "extra": dict(extra or {})}
+    return field(default=MISSING, metadata=meta)
 
 
-@dataclass(frozen=True)
-class Registry:
-    """Spec of a mapping ``name -> options`` where ``module:NAME`` maps names to classes."""
-
-    path: str
+def registry(path: str) -> Any:
+    """A mapping ``name -> options`` where ``module:NAME`` maps names to classes."""
+    return field(default=MISSING, metadata={"registry": path})
 
 
-TRACKING = {"tags": list[str], "table_rows": int | None, "progress": bool}
-CHECKPOINTS = {"supernet_checkpoint": str | None, "distill_checkpoint": str | None}
-TRAINING_GROUPS = {"optim": NODE, "trainer": NODE, "callbacks": NODES}
+def choice(*values: str) -> Any:
+    """A string setting with a fixed set of values (checked by ``llmpp.config_check``)."""
+    return field(default=MISSING, metadata={"choices": values})
 
-# Slots every primary config may hold (conf/stage_defaults.yaml and the config groups).
-SHARED: dict[str, Any] = {
-    "seed": int,
-    "resume": str | None,
-    "task": Fields("llmpp.task.TaskSpec", extra={"members": list[str], "data": dict[str, Any]}),
-    "callbacks": NODES,
-    "predictors": NODES,
-    **{group: NODE for group in ("space", "logger", "model", "data", "optim", "trainer",
-                                 "benchmark", "predictor", "llm", "prompt", "search",
-                                 "constraint", "hardware")},
+
+def group(default: Any = None) -> Any:
+    """A config group's slot: the option the defaults list selects (``_target_`` blocks)."""
+    return field(default=default)
+
+
+# ---- shared by every primary config (conf/stage_defaults.yaml and the groups) ----------
+@dataclass
+class SharedConfig:
+    """Slots every stage offers: ``seed``, and the task, space and logger."""
+
+    seed: int = MISSING
+    task: Any = signature("llmpp.task.TaskSpec",
+                          extra={"members": list[str], "data": dict[str, Any]})
+    space: Any = group()
+    logger: Any = group()
+
+
+# ---- a stage's own settings (conf/steps/<stage>.yaml) ----------------------------------
+@dataclass
+class TrainingSettings:
+    """The training groups a training stage places beside its settings."""
+
+    optim: Any = group()
+    trainer: Any = group()
+    callbacks: Any = group()
+
+
+@dataclass
+class SupernetSettings(TrainingSettings):
+    eval_archs: list[str] = MISSING
+    eval_bleu_limit: int | None = MISSING
+    beam: int = MISSING
+    val_check_interval_updates: int | None = MISSING
+
+
+@dataclass
+class SplitSettings:
+    seeds: list[int] = MISSING
+    demos: int = MISSING
+    test: int = MISSING
+
+
+@dataclass
+class RetrainSettings(TrainingSettings):
+    arch: Any = None  # a HAT YAML path or mapping
+    archs: Any = None  # a YAML list path, a JSONL gold file or a list of mappings
+    n_archs: int = MISSING
+    sample_seed: int = MISSING
+    eval_bleu_limit: int | None = MISSING
+    beam: int = MISSING
+    length_penalty: float = MISSING
+    bleu_reported: str = MISSING
+    keep_checkpoints: bool = MISSING
+    split: SplitSettings = field(default_factory=SplitSettings)
+    supernet_checkpoint: str | None = MISSING
+    init_from: str | None = MISSING
+    max_len_a: float = MISSING
+    max_len_b: int = MISSING
+    score_checkpoint: str = choice("last", "best")
+    val_check_interval_updates: int | None = MISSING
+
+
+@dataclass
+class FitSettings:
+    model: str = MISSING
+    cv_folds: int = MISSING
+    models: Any = registry("llmpp.hardware.predictor:MODELS")
+
+
+@dataclass
+class LatencySettings:
+    n_archs: int = MISSING
+    sample_seed: int = MISSING
+    test_fraction: float = MISSING
+    chunk: int = MISSING
+    retest: int = MISSING
+    progress: bool = MISSING
+    measure: Any = signature("llmpp.hardware.measure.MeasureConfig", runtime=("seed",))
+    fit: FitSettings = field(default_factory=FitSettings)
+
+
+@dataclass
+class LabelSettings:
+    predictor: Any = group()
+    pool: str = MISSING
+    pool_seeds: list[int] = MISSING
+    demo_seeds: list[int] = MISSING
+    n_archs: int = MISSING
+    sample_seed: int = MISSING
+    limit: int | None = MISSING
+    chunk: int = MISSING
+
+
+@dataclass
+class TeacherSettings:
+    predictor: Any = group()
+    pool: str = MISSING
+    n_archs: int = MISSING
+    demo_seeds: list[int] = MISSING
+    pool_seeds: list[int] = MISSING
+
+
+@dataclass
+class DistillSettings:
+    labels: str | None = MISSING
+    teacher: TeacherSettings = field(default_factory=TeacherSettings)
+    regressor: Any = signature("llmpp.distill.train.TrainConfig", runtime=("seed",),
+                               extra={"features": str, "label_seed": int | None})
+
+
+@dataclass
+class InitSettings:
+    """Where a search's first population comes from (``random`` | ``llm``)."""
+
+    kind: str = choice("random", "llm")
+    gflops: float | None = MISSING
+    count: int = MISSING
+    max_rounds: int = MISSING
+    demo_seed: int = MISSING
+
+
+@dataclass
+class TrackingSettings:
+    tags: list[str] = MISSING
+    table_rows: int | None = MISSING
+    progress: bool = MISSING
+
+
+@dataclass
+class SearchSettings:
+    """A search's own settings: the algorithm (``search=``), its constraint, the
+    predictors it ranks with and their checkpoints, the first population, tracking."""
+
+    search: Any = group()
+    constraint: Any = group()
+    predictors: Any = group()
+    hardware: Any = group()
+    supernet_checkpoint: str | None = MISSING
+    distill_checkpoint: str | None = MISSING
+    init: InitSettings = field(default_factory=InitSettings)
+    tracking: TrackingSettings = field(default_factory=TrackingSettings)
+
+
+# ---- the primary configs (conf/<name>.yaml) ----------------------------------------------
+@dataclass
+class ResumeSlot:
+    """``resume=<an earlier run dir>``: only the stages that honour it offer the slot."""
+
+    resume: str | None = MISSING
+
+
+@dataclass
+class GoldSlots:
+    """The gold data and the LLM stages that read it."""
+
+    benchmark: Any = group()
+    llm: Any = group()
+    prompt: Any = group()
+
+
+@dataclass
+class TrainingSlots:
+    model: Any = group()
+    data: Any = group()
+
+
+@dataclass
+class SupernetConfig(SearchSettings, SupernetSettings, TrainingSlots, SharedConfig, ResumeSlot):
+    pass
+
+
+@dataclass
+class RetrainConfig(RetrainSettings, TrainingSlots, SharedConfig, ResumeSlot):
+    pass
+
+
+@dataclass
+class LatencyConfig(LatencySettings, SharedConfig, ResumeSlot):
+    hardware: Any = group()
+
+
+@dataclass
+class LabelConfig(LabelSettings, GoldSlots, SharedConfig, ResumeSlot):
+    pass
+
+
+@dataclass
+class DistillConfig(DistillSettings, SharedConfig):
+    benchmark: Any = group()
+    # A teacher predictor=supernet reads ``${supernet_checkpoint}`` (set by its preset).
+    supernet_checkpoint: str | None = None
+
+
+@dataclass
+class SearchConfig(SearchSettings, GoldSlots, SharedConfig, ResumeSlot):
+    pass
+
+
+@dataclass
+class BenchmarkConfig(GoldSlots, SharedConfig):
+    predictor: Any = group()
+    plots: bool = MISSING
+    supernet_checkpoint: str | None = MISSING
+
+
+@dataclass
+class DescribeConfig(SharedConfig):
+    arch: Any = MISSING
+    hardware: Any = group()
+
+
+@dataclass
+class ReportConfig(SharedConfig):
+    dirs: list[str] = MISSING
+    out: str | None = MISSING
+    plots: bool = MISSING
+
+
+@dataclass
+class BuildSettings:
+    workers: int | None = MISSING
+    chunk_pairs: int = MISSING
+
+
+@dataclass
+class DataConfig(SharedConfig, ResumeSlot):
+    build: BuildSettings = field(default_factory=BuildSettings)
+
+
+@dataclass
+class RunSettings:
+    artifacts: str = MISSING
+
+
+@dataclass
+class RunConfig(SearchSettings, GoldSlots, TrainingSlots, SharedConfig):
+    """``llmpp run``: the search's settings at the root (the key ``search`` is the
+    algorithm) and one block per other step, each holding its stage's settings."""
+
+    run: RunSettings = field(default_factory=RunSettings)
+    supernet: SupernetSettings = field(default_factory=SupernetSettings)
+    latency: LatencySettings = field(default_factory=LatencySettings)
+    gold: RetrainSettings = field(default_factory=RetrainSettings)
+    label: LabelSettings = field(default_factory=LabelSettings)
+    distill: DistillSettings = field(default_factory=DistillSettings)
+    retrain: RetrainSettings = field(default_factory=RetrainSettings)
+
+
+# The root schema of each primary config, stored as ``schema/<config name>``.
+ROOTS: dict[str, type] = {
+    "benchmark": BenchmarkConfig,
+    "data_stage": DataConfig,
+    "describe": DescribeConfig,
+    "distill": DistillConfig,
+    "label": LabelConfig,
+    "latency": LatencyConfig,
+    "report": ReportConfig,
+    "retrain": RetrainConfig,
+    "run": RunConfig,
+    "search": SearchConfig,
+    "supernet": SupernetConfig,
 }
 
-# How a search's first population is made (search stage and the run's search step).
-INIT: dict[str, Any] = {"kind": str, "gflops": float | None, "count": int, "max_rounds": int,
-                        "demo_seed": int}
 
-# A stage's own settings (conf/steps/<stage>.yaml): the root of `llmpp <stage>` and the
-# step's block in `llmpp run`.
-STEP_KEYS: dict[str, dict[str, Any]] = {
-    "supernet": {**TRAINING_GROUPS, "eval_archs": list[str], "eval_bleu_limit": int | None,
-                 "beam": int, "val_check_interval_updates": int | None},
-    "retrain": {
-        **TRAINING_GROUPS, "arch": str | dict[str, Any] | None, "archs": str | list[Any] | None,
-        "n_archs": int, "sample_seed": int, "eval_bleu_limit": int | None, "beam": int,
-        "length_penalty": float, "bleu_reported": str, "init_from": str | None,
-        "keep_checkpoints": bool, "split": {"seeds": list[int], "demos": int, "test": int},
-        "supernet_checkpoint": str | None, "max_len_a": float, "max_len_b": int,
-        "score_checkpoint": str, "val_check_interval_updates": int | None,
-    },
-    "latency": {
-        "n_archs": int, "sample_seed": int, "test_fraction": float, "chunk": int,
-        "retest": int, "progress": bool,
-        "measure": Fields("llmpp.hardware.measure.MeasureConfig", runtime=("seed",)),
-        "fit": {"model": str, "cv_folds": int,
-                "models": Registry("llmpp.hardware.predictor:MODELS")},
-    },
-    "label": {"predictor": NODE, "pool": str, "pool_seeds": list[int], "demo_seeds": list[int],
-              "n_archs": int, "sample_seed": int, "limit": int | None, "chunk": int},
-    "distill": {
-        "labels": str | None,
-        "teacher": {"predictor": NODE, "pool": str, "n_archs": int, "demo_seeds": list[int],
-                    "pool_seeds": list[int]},
-        "regressor": Fields("llmpp.distill.train.TrainConfig", runtime=("seed",),
-                            extra={"features": str, "label_seed": int | None}),
-    },
-}
+def register() -> None:
+    """Store every root schema in Hydra's ConfigStore (idempotent)."""
+    from hydra.core.config_store import ConfigStore
 
-# `llmpp run`: step block -> the stage it runs (llmpp/pipeline/plan.py; a test keeps
-# the two equal).
-RUN_STEPS = {"supernet": "supernet", "latency": "latency", "gold": "retrain",
-             "label": "label", "distill": "distill", "retrain": "retrain"}
-
-# Root keys of each primary config (conf/<name>.yaml) besides SHARED.
-STAGE_KEYS: dict[str, dict[str, Any]] = {
-    "benchmark": {"plots": bool, "supernet_checkpoint": str | None},
-    "data_stage": {"build": {"workers": int | None, "chunk_pairs": int}},
-    "describe": {"arch": str | dict[str, Any]},
-    "distill": {**STEP_KEYS["distill"], "supernet_checkpoint": str | None},
-    "label": STEP_KEYS["label"],
-    "latency": STEP_KEYS["latency"],
-    "report": {"dirs": list[str], "out": str | None, "plots": bool},
-    "retrain": STEP_KEYS["retrain"],
-    "search": {**CHECKPOINTS, "tracking": TRACKING, "init": INIT},
-    "supernet": {**STEP_KEYS["supernet"], **CHECKPOINTS, "tracking": TRACKING},
-    "run": {**CHECKPOINTS, "tracking": TRACKING, "init": INIT, "run": {"artifacts": str},
-            **{step: STEP_KEYS[stage] for step, stage in RUN_STEPS.items()}},
-}
-
-def stage_schema(config_name: str) -> dict[str, Any] | None:
-    """The root schema of ``conf/<config_name>.yaml`` (None: not in the table).
-
-    A key written in the stage's YAML files but missing from the table is known with
-    its type unchecked, so a new option added to ``conf/steps/<stage>.yaml`` never
-    makes its stage refuse to start (a test asks for its type in the table).
-    """
-    own = STAGE_KEYS.get(config_name)
-    if own is None:
-        return None
-    own = {**dict.fromkeys(yaml_keys(f"{config_name}.yaml"), Any), **own}
-    steps = {step: stage for step, stage in RUN_STEPS.items() if config_name == "run"}
-    if config_name in STEP_KEYS:
-        own = {**dict.fromkeys(yaml_keys(f"steps/{config_name}.yaml"), Any), **own}
-    for step, stage in steps.items():
-        own[step] = {**dict.fromkeys(yaml_keys(f"steps/{stage}.yaml"), Any), **own[step]}
-    return {**SHARED, **own}
-
-
-@cache
-def yaml_keys(relative: str) -> tuple[str, ...]:
-    """The top-level keys a file under ``conf/`` sets (not its defaults list or hydra)."""
-    try:
-        data = yaml.safe_load((Path(CONF_DIR) / relative).read_text())
-    except (OSError, yaml.YAMLError):
-        return ()
-    if not isinstance(data, dict):
-        return ()
-    return tuple(str(k) for k in data if k not in ("defaults", "hydra"))
+    store = ConfigStore.instance()
+    for name, node in ROOTS.items():
+        store.store(group="schema", name=name, node=node)

@@ -1,67 +1,34 @@
-"""The steps of ``llmpp run`` as data: their order, configs and what flows between them.
+"""The configs of ``llmpp run``'s steps and the contracts between them.
 
+The steps themselves (order, stage, inputs) are declared in ``llmpp.stages.registry``.
 A step runs one stage on the step's config: the run's shared choices that the stage
 uses, the step's own block of the run config (``conf/steps/<stage>.yaml`` under the
 step's name, e.g. ``supernet:``, ``gold:``), and the outputs of earlier steps it
 reads. Nothing here re-parses override strings: the run config already holds every
 step's complete settings, so the command line reaches any step key directly.
+
+An input names ``<earlier step>.<result field>[.<key>...]``: the field must be one the
+earlier stage's result type declares (checked for every step before the first runs),
+and its value must be there when the step starts; either failing ends the run with
+one line naming the step, the input and the result key, never a silent skip.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from llmpp.errors import ConfigError
+from llmpp.stages.registry import Step, stage, steps
+
+
+class StepContractError(ConfigError):
+    """A step's declared input is not (or no longer) provided by the earlier result."""
 
 # Keys that identify a step's run rather than its result: kept out of the content hash.
 RUN_ONLY = ("logger",)
-
-
-@dataclass(frozen=True)
-class Step:
-    """One step of the pipeline.
-
-    Args:
-        name: the step's name: its block in the run config and its artifact folder.
-        stage: the stage that runs it (``llmpp <stage>``).
-        shared: root keys of the run config the step's stage reads.
-        inputs: step-config key -> ``<earlier step>.<result key>`` (dotted).
-        block: the run-config block holding the step's own settings (None: none).
-        needs_own_gold: run only for tasks without the authors' gold data.
-    """
-
-    name: str
-    stage: str
-    shared: tuple[str, ...]
-    inputs: Mapping[str, str] = field(default_factory=dict)
-    block: str | None = None
-    needs_own_gold: bool = False
-
-
-BASE = ("task", "space", "seed", "logger")
-TRAINING = (*BASE, "model", "data")
-
-PIPELINE: tuple[Step, ...] = (
-    Step("supernet", "supernet", TRAINING, block="supernet"),
-    Step("latency", "latency", (*BASE, "hardware"), block="latency"),
-    Step("gold", "retrain", TRAINING, block="gold", needs_own_gold=True,
-         inputs={"supernet_checkpoint": "supernet.checkpoint"}),
-    Step("label", "label", (*BASE, "benchmark", "llm", "prompt"), block="label",
-         inputs={"benchmark.gold": "gold.gold_dir"}),
-    Step("distill", "distill", (*BASE, "benchmark"), block="distill",
-         inputs={"labels": "label.labels"}),
-    Step("search", "search",
-         (*BASE, "search", "constraint", "hardware", "predictors", "tracking", "init", "llm",
-          "benchmark"),
-         inputs={"supernet_checkpoint": "supernet.checkpoint",
-                 "distill_checkpoint": "distill.checkpoint",
-                 "hardware.latency_predictor": "latency.artifact"}),
-    Step("retrain", "retrain", TRAINING, block="retrain", inputs={"arch": "search.best.arch"}),
-)
 
 
 def uses_authors_gold(run_cfg: DictConfig) -> bool:
@@ -79,6 +46,46 @@ def lookup(results: Mapping[str, Mapping[str, Any]], dotted: str) -> Any:
     return value
 
 
+def check_contracts(plan: Iterable[Step] | None = None) -> None:
+    """Every input of every step reads a field its source stage's result declares.
+
+    Run before the first step, so a renamed result field ends the run at once (not
+    after hours of training, and never by a silent skip).
+    """
+    seen: dict[str, Step] = {}
+    for step in steps() if plan is None else plan:
+        for key, source in step.inputs.items():
+            origin, _, rest = source.partition(".")
+            field_name = rest.split(".", 1)[0]
+            earlier = seen.get(origin)
+            if earlier is None:
+                raise StepContractError(
+                    f"step {step.name}: input {key} reads {source}, but no earlier step is "
+                    f"named {origin}; fix the step's inputs in llmpp/stages/registry.py")
+            result_type = stage(earlier.stage).result
+            declared = result_type.declared() if result_type is not None else ()
+            if field_name not in declared:
+                what = result_type.__name__ if result_type is not None else "no result type"
+                raise StepContractError(
+                    f"step {step.name}: input {key} reads {source}, but the {origin} step's "
+                    f"result ({what}) declares no field {field_name!r} (declared: "
+                    f"{', '.join(declared) or 'none'}); rename the input or the field")
+        seen[step.name] = step
+
+
+def step_input(results: Mapping[str, Mapping[str, Any]], step: Step, key: str) -> Any:
+    """The value of one declared input; a missing one is a ``StepContractError``."""
+    source = step.inputs[key]
+    value = lookup(results, source)
+    if value is None:
+        origin = source.split(".", 1)[0]
+        raise StepContractError(
+            f"step {step.name}: input {key} needs {source}, which the {origin} step's result "
+            f"lacks ({results[origin].get('dir', 'its result.json')}); delete that step's "
+            "dir to recompute it, or fix the input in llmpp/stages/registry.py")
+    return value
+
+
 def step_config(run_cfg: DictConfig, step: Step, results: Mapping[str, Any]) -> DictConfig:
     """The config the step's stage runs on (inputs from ``results`` of earlier steps)."""
     own = run_cfg.get(step.block) if step.block else None
@@ -91,13 +98,14 @@ def step_config(run_cfg: DictConfig, step: Step, results: Mapping[str, Any]) -> 
         raw.update(OmegaConf.to_container(own, resolve=False))
     whole = OmegaConf.to_container(run_cfg, resolve=False)
     raw.update({key: whole[key] for key in step.shared if key in whole})
-    raw["resume"] = None
+    if stage(step.stage).resume:
+        raw["resume"] = None  # a killed step resumes in its store dir, never elsewhere
     cfg = OmegaConf.create(raw)
     with open_dict(cfg):
         for dotted, source in step.inputs.items():
-            value = lookup(results, source)
-            if value is not None:
-                OmegaConf.update(cfg, dotted, value, force_add=True)
+            if source.split(".", 1)[0] not in results:
+                continue  # its step did not run in this pipeline (e.g. gold on WMT tasks)
+            OmegaConf.update(cfg, dotted, step_input(results, step, dotted), force_add=True)
     return cfg
 
 

@@ -19,7 +19,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from llmpp.errors import CorruptFileError
+from llmpp.stages.results import StageResult
 from llmpp.utils.io import write_json
 from llmpp.utils.lock import exclusive
 
@@ -53,31 +54,40 @@ class StageStore:
     def dir_for(self, stage: str, cfg: DictConfig) -> Path:
         return self.root / stage / config_key(cfg)
 
-    def cached(self, stage: str, cfg: DictConfig) -> dict[str, Any] | None:
+    def cached(
+        self, stage: str, cfg: DictConfig, result_type: type[StageResult] | None = None
+    ) -> Mapping[str, Any] | None:
+        """The step's saved result (typed when ``result_type`` is given), or None."""
         path = self.dir_for(stage, cfg) / RESULT
         if not path.is_file():
             return None
         try:
-            return json.loads(path.read_text())
+            doc = json.loads(path.read_text())
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise CorruptFileError(
                 f"{path} is corrupt ({exc}); delete {path.parent} to recompute the {stage} step"
             ) from None
+        return doc if result_type is None else result_type.from_json(doc, source=str(path))
 
     def ensure(
-        self, stage: str, cfg: DictConfig, fn: Callable[[DictConfig, Path], dict[str, Any]]
-    ) -> tuple[dict[str, Any], bool]:
+        self, stage: str, cfg: DictConfig, fn: Callable[[DictConfig, Path], Mapping[str, Any]],
+        result_type: type[StageResult] | None = None,
+    ) -> tuple[Mapping[str, Any], bool]:
         """``fn(cfg, dir)``'s result, computed now or reused; returns (result, reused).
 
-        Built at most once at a time across processes: see :meth:`lock`.
+        ``result.json`` holds the result's JSON document plus ``stage_seconds`` and
+        ``dir``; with ``result_type`` the result comes back as that type (a saved one
+        lacking a declared field is reported as corrupt). Built at most once at a time
+        across processes: see :meth:`lock`.
         """
         out_dir = self.dir_for(stage, cfg)
-        done = self.cached(stage, cfg)
+        done = self.cached(stage, cfg, result_type)
         if done is not None:
             log.info("%s: reusing %s", stage, out_dir)
             return done, True
         with self.lock(stage, out_dir):
-            done = self.cached(stage, cfg)  # another run may have built it while we waited
+            # another run may have built it while we waited
+            done = self.cached(stage, cfg, result_type)
             if done is not None:
                 log.info("%s: reusing %s (built by another run)", stage, out_dir)
                 return done, True
@@ -85,10 +95,11 @@ class StageStore:
             with open(out_dir / "config.yaml", "w") as handle:  # what produced this output
                 handle.write(OmegaConf.to_yaml(cfg, resolve=True))
             started = time.perf_counter()
-            result = fn(cfg, out_dir)
-            result = {**result, "stage_seconds": time.perf_counter() - started, "dir": str(out_dir)}
-            write_json(out_dir / RESULT, result)
-        return result, False
+            produced = fn(cfg, out_dir)
+            doc = produced.to_json() if isinstance(produced, StageResult) else dict(produced)
+            doc |= {"stage_seconds": time.perf_counter() - started, "dir": str(out_dir)}
+            write_json(out_dir / RESULT, doc)
+        return (doc if result_type is None else result_type.from_json(doc)), False
 
     @contextmanager
     def lock(self, stage: str, out_dir: Path) -> Iterator[None]:

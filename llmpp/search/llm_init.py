@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from llmpp.errors import ConfigError, InvalidArchitectureError
-from llmpp.gold.source import GoldSource
+from llmpp.gold.source import GoldData, GoldSource
+from llmpp.labels.demonstrations import seed_demonstrations
 from llmpp.llm.backends import Backend
 from llmpp.llm.cache import ReplyCache
 from llmpp.llm.client import LLMRunner
@@ -200,3 +201,12 @@ class LLMArchitectureProposer:
     def gflops(self, arch: Architecture) -> float:
         """llmpp's GFLOPs of ``arch`` for this task's vocabulary."""
         return efficiency(arch, self.task.vocab_size, self.space.qkv_dim).gflops
+
+
+def demonstrations(gold: GoldData, task: TaskSpec, space: SearchSpace, seed: int
+                   ) -> list[DemoItem]:
+    """The task's demonstrations of ``seed`` with their GFLOPs and gold BLEU."""
+    demos = seed_demonstrations(task.gold_name or task.name, seed, source=gold.release_source(),
+                                gold_dir=gold.gold, gold_field=gold.gold_field)
+    return [DemoItem(d.arch, efficiency(d.arch, task.vocab_size, space.qkv_dim).gflops, d.score)
+            for d in demos]

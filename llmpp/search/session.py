@@ -1,8 +1,11 @@
 """One search run from built objects: predictors, constraint, runner, outputs, logging.
 
-Shared by ``llmpp search`` (predictors loaded from checkpoints) and the Lightning
+Made by ``llmpp.stages.searching.SearchBuilder`` (the one place a search is assembled)
+for ``llmpp search`` (predictors loaded from checkpoints) and the Lightning
 ``SearchCallback`` (the supernet predictor is the module being trained), so both
-write the same artifacts. It receives objects, never a stage's config.
+write the same artifacts. It receives objects, never a stage's config; the
+settings' values (``tracking.table_rows``...) are the config's, written once in
+``conf/steps/search.yaml``.
 """
 
 from __future__ import annotations
@@ -64,12 +67,12 @@ class SearchSession:
         predictors: Mapping[str, Predictor],
         task: TaskSpec,
         space: SearchSpace,
-        constraint: Any = None,
-        hardware: str = "cpu",
-        tracker: SearchTracker | None = None,
-        config: dict[str, Any] | None = None,
-        table_rows: int | None = 2000,
-        progress: bool = True,
+        constraint: Any,
+        hardware: str,
+        tracker: SearchTracker | None,
+        config: dict[str, Any] | None,
+        table_rows: int | None,
+        progress: bool,
         extra: dict[str, Any] | None = None,
     ) -> None:
         self.out_dir = Path(out_dir)

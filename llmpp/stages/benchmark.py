@@ -53,7 +53,7 @@ def run_benchmark(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         tasks[task.name] = result
         for key, value in task_cost.items():
             cost[key] = cost.get(key, 0) + value
-        if cfg.get("plots", True):
+        if cfg.plots:
             scatter_plot(task.name, predictor_name, result, out_dir / f"scatter_{task.name}.png")
     first_seed = next(iter(next(iter(tasks.values()))["seeds"].values()))
     payload = {

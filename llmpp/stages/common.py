@@ -12,7 +12,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from llmpp.config_check import check_config
-from llmpp.errors import ConfigError, UserError, filesystem_error
+from llmpp.errors import UserError, filesystem_error
 from llmpp.utils.logs import quiet_third_party
 
 log = logging.getLogger(__name__)
@@ -82,18 +82,6 @@ def _location_hint(filename: object) -> str:
             except (ValueError, OSError):  # no Hydra run, odd cache settings
                 continue
     return "set hydra.run.dir=, run.artifacts= or LLMPP_CACHE_DIR= to a writable directory"
-
-
-def resume_dir(cfg: DictConfig, out_dir: Path) -> Path:
-    """Where a long stage works: ``resume=<an earlier run dir>`` continues there."""
-    value = cfg.get("resume")
-    if not value:
-        return Path(out_dir)
-    path = Path(str(value)).expanduser()
-    if not path.is_dir():
-        raise ConfigError(f"resume={path} is not a directory; pass the run dir of an earlier run "
-                          "of this stage")
-    return path
 
 
 def run_dir() -> Path:

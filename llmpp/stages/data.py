@@ -1,7 +1,8 @@
 """``llmpp data task=<task>``: build a task's corpus ahead of training; print its statistics.
 
 Writes ``data.json`` (one entry per task; ``task=all`` builds the three WMT tasks)
-into the run dir and prints the same JSON on stdout.
+into the run dir and prints the same JSON on stdout. ``resume=<run dir>`` continues a
+killed ``task=all`` build with the tasks not yet built (``llmpp.stages.resume``).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 import hydra
@@ -18,6 +20,7 @@ from llmpp.config import CONF_DIR
 from llmpp.data.corpus import load_corpus
 from llmpp.data.stats import corpus_stats
 from llmpp.stages.common import guarded, run_dir
+from llmpp.stages.resume import continue_run
 from llmpp.task import expand_tasks
 from llmpp.utils.io import write_json
 
@@ -42,12 +45,22 @@ def prepare(cfg: DictConfig) -> dict[str, Any]:
     return out
 
 
+def run_data(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
+    """Build every task's corpus (``llmpp.stages.resume``'s policy); writes ``data.json``.
+
+    A killed build keeps the corpora it finished (they live in the cache, keyed by their
+    settings); ``resume=<run dir>`` builds the rest with the tasks that run was given.
+    """
+    cfg, out_dir = continue_run(cfg, out_dir, "data")
+    result = prepare(cfg)
+    write_json(out_dir / "data.json", result)
+    return result
+
+
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="data_stage")
 @guarded
 def main(cfg: DictConfig) -> None:
-    result = prepare(cfg)
-    write_json(run_dir() / "data.json", result)
-    print(json.dumps(result, indent=2))
+    print(json.dumps(run_data(cfg, run_dir()), indent=2))
 
 
 if __name__ == "__main__":  # `python -m llmpp.stages.data`

@@ -30,6 +30,7 @@ from llmpp.labels.pools import gold_pool, sampled_pool
 from llmpp.labels.teacher import label_with_predictor
 from llmpp.space.search_space import SearchSpace
 from llmpp.stages.common import guarded, run_dir
+from llmpp.stages.results import DistillResult
 from llmpp.task import TaskSpec
 from llmpp.tracking.stage_logging import log_stage
 from llmpp.utils.io import write_json
@@ -99,7 +100,7 @@ def train_config(cfg: DictConfig) -> TrainConfig:
         raise ConfigError(f"regressor: {exc}; check the keys of the regressor config") from None
 
 
-def run_distill(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
+def run_distill(cfg: DictConfig, out_dir: Path) -> DistillResult:
     """Train Distill-PP from labels; writes the checkpoint and ``distill.json``."""
     started = time.perf_counter()
     out_dir = Path(out_dir)
@@ -155,7 +156,7 @@ def run_distill(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     }
     write_json(out_dir / "distill.json", report)
     _log_run(cfg, out_dir, report)
-    return report
+    return DistillResult.from_json(report)
 
 
 def _log_run(cfg: DictConfig, out_dir: Path, report: dict[str, Any]) -> None:

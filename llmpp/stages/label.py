@@ -4,8 +4,9 @@ The pools are some of the authors' 500-architecture pools (``pool_seeds``) or N
 architectures sampled from the space; the demonstrations are the 10 training
 architectures of each of ``demo_seeds``. Labels are appended to ``labels.jsonl``
 chunk by chunk (one JSON object a line), pool after pool, so a killed run keeps what
-it finished; ``resume=<run dir>`` (or rerunning in the same run dir) skips labelled
-architectures, and the reply cache makes any rerun free of repeated calls.
+it finished; ``resume=<run dir>`` (or rerunning in the same run dir; the policy is
+``llmpp.stages.resume``) skips labelled architectures, and the reply cache makes any
+rerun free of repeated calls.
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ from llmpp.metrics.ranking import constant_scores, constant_warning
 from llmpp.predictors.base import TaskContext
 from llmpp.predictors.llm_pp import Label, LLMPPPredictor
 from llmpp.space.architecture import Architecture
-from llmpp.stages.common import guarded, resume_dir, run_dir
+from llmpp.stages.common import guarded, run_dir
+from llmpp.stages.results import LabelResult
+from llmpp.stages.resume import continue_run
 from llmpp.task import TaskSpec, expand_tasks
 from llmpp.tracking.stage_logging import log_stage
 from llmpp.utils.io import write_json
@@ -138,10 +141,10 @@ def _merge(total: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def run_label(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
+def run_label(cfg: DictConfig, out_dir: Path) -> LabelResult:
     """Label every pool of every task of ``cfg.task``; returns the summary in label.json."""
     started = time.perf_counter()
-    out_dir = resume_dir(cfg, out_dir)
+    cfg, out_dir = continue_run(cfg, out_dir, "label")
     gold: GoldData = build(cfg.benchmark, "benchmark")
     space = build(cfg.space, "space")
     targets = pools(cfg)
@@ -174,7 +177,7 @@ def run_label(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     }
     write_json(out_dir / "label.json", summary)
     _log_run(cfg, out_dir, summary)
-    return summary
+    return LabelResult.from_json(summary)
 
 
 def _log_run(cfg: DictConfig, out_dir: Path, summary: dict[str, Any]) -> None:

@@ -2,7 +2,8 @@
 
 Samples ``n_archs`` architectures (seeded), measures each one's standalone
 model on the hardware target into ``latency.csv`` (appended chunk by chunk: a
-killed run, rerun with ``resume=<its run dir>``, measures only what is missing),
+killed run, rerun with ``resume=<its run dir>``, measures only what is missing; the
+policy is ``llmpp.stages.resume``),
 fits a latency predictor on a train split, scores MAPE and Kendall tau on the
 held-out architectures and writes, in the run dir:
 
@@ -28,7 +29,7 @@ import hydra
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from llmpp.config import CONF_DIR, build, load_saved_config
+from llmpp.config import CONF_DIR, build
 from llmpp.errors import ConfigError
 from llmpp.hardware.artifact import artifact_payload, save_artifact
 from llmpp.hardware.dataset import LatencyDataset
@@ -39,14 +40,15 @@ from llmpp.hardware.predictor import MODELS, mape
 from llmpp.space.architecture import Architecture
 from llmpp.space.search_space import SearchSpace
 from llmpp.stages.common import guarded, run_dir
+from llmpp.stages.results import LatencyResult
+from llmpp.stages.resume import continue_run
 from llmpp.task import TaskSpec
 from llmpp.tracking.stage_logging import log_stage
-from llmpp.utils.io import atomic_open, write_json
+from llmpp.utils.io import write_json
 from llmpp.utils.progress import progress_bar
 
 log = logging.getLogger(__name__)
 ARTIFACT_NAME = "latency_predictor.pt"
-CONFIG_FILE = "latency_config.yaml"
 
 
 def sample_archs(space: SearchSpace, n: int, seed: int) -> list[Architecture]:
@@ -98,20 +100,6 @@ def retest(meter: LatencyMeter, records: list[LatencyRecord]) -> dict[str, float
             "median_ratio": float(np.median(second / first))}
 
 
-def _prepare_dir(cfg: DictConfig) -> tuple[DictConfig, Path | None]:
-    """Continue ``resume=<run dir>`` with its saved config, or start fresh."""
-    if not cfg.get("resume"):
-        return cfg, None
-    out_dir = Path(str(cfg.resume)).expanduser()
-    saved = out_dir / CONFIG_FILE
-    if not saved.is_file():
-        raise ConfigError(f"resume={out_dir} is not a latency run dir (no {CONFIG_FILE}); "
-                          "pass the run dir of an earlier `llmpp latency`")
-    old = load_saved_config(saved)
-    old.resume = str(out_dir)
-    return old, out_dir
-
-
 def _measure_config(cfg: DictConfig) -> MeasureConfig:
     block = OmegaConf.to_container(cfg.measure, resolve=True)
     try:
@@ -133,19 +121,8 @@ def _fit(cfg: DictConfig, archs: list[Architecture], records: list[LatencyRecord
 
 
 def _start(cfg: DictConfig, out_dir: Path) -> tuple[DictConfig, Path]:
-    """The config and run dir to use; a fresh run saves its config for ``resume=``."""
-    cfg, resumed = _prepare_dir(cfg)
-    out_dir = Path(resumed or out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    saved = out_dir / CONFIG_FILE
-    if resumed is None:
-        if (out_dir / "latency.csv").is_file() and saved.is_file():
-            old = load_saved_config(saved)
-            if old.get("measure") != cfg.measure or old.get("hardware") != cfg.hardware:
-                raise ConfigError(f"{out_dir} holds latencies measured with other settings; "
-                                  f"use another hydra.run.dir or resume={out_dir}")
-        with atomic_open(saved) as handle:
-            handle.write(OmegaConf.to_yaml(cfg, resolve=True))
+    """The config and run dir to use (``llmpp.stages.resume``'s policy)."""
+    cfg, out_dir = continue_run(cfg, out_dir, "latency")
     if str(cfg.fit.model) not in ("auto", *MODELS):
         # Checked before measuring: the fit comes only after minutes of timing.
         raise ConfigError(f"fit.model={cfg.fit.model!r}; choose auto or one of "
@@ -153,14 +130,14 @@ def _start(cfg: DictConfig, out_dir: Path) -> tuple[DictConfig, Path]:
     return cfg, out_dir
 
 
-def run_latency(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
+def run_latency(cfg: DictConfig, out_dir: Path) -> LatencyResult:
     """Measure, fit and score; writes latency.csv, the artifact and latency.json."""
     started = time.perf_counter()
     cfg, out_dir = _start(cfg, out_dir)
     space, task = build(cfg.space, "space"), TaskSpec.from_config(cfg.task)
     target = build(cfg.hardware, "hardware")
     if getattr(target, "measured", False):  # HAT's devices: built from its release, not timed
-        return _from_release(cfg, target, space, task, out_dir, started)
+        return LatencyResult.from_json(_from_release(cfg, target, space, task, out_dir, started))
     measure, block = _measure_config(cfg), cfg
     archs = sample_archs(space, int(block.n_archs), int(cfg.sample_seed))
     dataset = LatencyDataset(out_dir / "latency.csv")
@@ -203,7 +180,7 @@ def run_latency(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     }
     write_json(out_dir / "latency.json", payload)
     _log_run(cfg, out_dir, payload)
-    return payload
+    return LatencyResult.from_json(payload)
 
 
 def _from_release(cfg: DictConfig, target: Any, space: SearchSpace, task: TaskSpec,

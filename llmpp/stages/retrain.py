@@ -24,7 +24,9 @@ from omegaconf import DictConfig, OmegaConf
 from llmpp.config import CONF_DIR, build
 from llmpp.errors import ConfigError
 from llmpp.space.architecture import Architecture
-from llmpp.stages.common import guarded, resume_dir, run_dir
+from llmpp.stages.common import guarded, run_dir
+from llmpp.stages.results import RetrainResult
+from llmpp.stages.resume import continue_run
 from llmpp.task import TaskSpec
 from llmpp.tracking.loggers import build_logger, finish_logger
 from llmpp.tracking.run_names import stage_run_names
@@ -66,18 +68,17 @@ def train_one(
         inherit_weights(module, str(cfg.init_from))
     callbacks = [c for c in instantiate_callbacks(cfg.get("callbacks"), out_dir)
                  if isinstance(c, L.Callback)]  # a search has no supernet to run on here
-    scored = check_score_checkpoint(str(cfg.get("score_checkpoint", "last")))
+    scored = check_score_checkpoint(str(cfg.score_checkpoint))
     best = best_checkpoint_callback(out_dir) if scored == "best" else None
     trainer = build_trainer(cfg.trainer, out_dir=out_dir, logger=logger,
                             callbacks=[*callbacks, *([best] if best else [])],
-                            val_check_interval_updates=cfg.get("val_check_interval_updates"))
+                            val_check_interval_updates=cfg.val_check_interval_updates)
     trainer.fit(module, datamodule=datamodule, ckpt_path=resume_path(out_dir), weights_only=False)
     trainer.save_checkpoint(str(out_dir / "checkpoints" / "last.ckpt"), weights_only=False)
     datamodule.setup()
     limit, beam = cfg.get("eval_bleu_limit"), int(cfg.beam)
-    length_penalty = float(cfg.get("length_penalty", 1.0))
-    lengths = {"max_len_a": float(cfg.get("max_len_a", 1.2)),
-               "max_len_b": int(cfg.get("max_len_b", 10))}
+    length_penalty = float(cfg.length_penalty)
+    lengths = {"max_len_a": float(cfg.max_len_a), "max_len_b": int(cfg.max_len_b)}
     result: dict[str, Any] = {"arch": arch.to_hat(), "steps": int(trainer.global_step),
                               "bleu_decoding": {"beam": beam, "length_penalty": length_penalty,
                                                 **lengths},
@@ -93,10 +94,10 @@ def train_one(
         # Two BLEUs, named apart: sacreBLEU (signature) and HAT's tokenized compound BLEU.
         result[f"{split}_sacrebleu"] = scores["sacrebleu"]
         result[f"{split}_bleu_tokenized_compound"] = scores["bleu_tokenized_compound"]
-        result[f"{split}_BLEU"] = scores[str(cfg.get("bleu_reported", "sacrebleu"))]
+        result[f"{split}_BLEU"] = scores[str(cfg.bleu_reported)]
         result["sacrebleu_signature"] = scores["sacrebleu_signature"]
         result["bleu_tokenized_compound_tokenizer"] = scores["bleu_tokenized_compound_tokenizer"]
-    result["bleu_reported"] = str(cfg.get("bleu_reported", "sacrebleu"))
+    result["bleu_reported"] = str(cfg.bleu_reported)
     result["wall_seconds"] = time.perf_counter() - started
     write_json(done, result)
     return result
@@ -143,19 +144,19 @@ def supernet_scores(
     return out
 
 
-def run_retrain(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
+def run_retrain(cfg: DictConfig, out_dir: Path) -> RetrainResult:
     """Train one architecture or a list; returns the ``retrain.json`` payload.
 
     One W&B run for the stage: a single architecture logs its training curves into
     it; a list logs each architecture's results (its trainers log nowhere, so the
     curves of different architectures never interleave under one key).
     """
-    out_dir = resume_dir(cfg, out_dir)
+    cfg, out_dir = continue_run(cfg, out_dir, "retrain")
     space = build(cfg.space, "space")
     logger = build_logger(cfg.get("logger"), out_dir, **stage_run_names("retrain", cfg.task.name))
     try:
         log_config(logger, cfg)
-        return _retrain(cfg, space, out_dir, logger)
+        return RetrainResult.from_json(_retrain(cfg, space, out_dir, logger))
     finally:
         finish_logger(logger)
 
@@ -225,7 +226,7 @@ def main(cfg: DictConfig) -> None:
             f"  test BLEU {row['test_BLEU']:.2f}"
             f"  valid loss {row['valid_loss']:.3f}"
         )
-    if "gold_dir" in payload:
+    if payload.gold_dir:
         print(f"\ngold set: {payload['gold_dir']}")
     print(f"wrote {out_dir / 'retrain.json'}")
 

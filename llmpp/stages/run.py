@@ -3,7 +3,8 @@
 supernet -> latency dataset and predictor -> demonstrations (the authors' 30
 architectures for WMT tasks; a small gold set trained from scratch otherwise) ->
 LLM-PP labels -> LLM-Distill-PP -> HS-NAS -> retrain the best architecture.
-The steps, their order and what flows between them are ``llmpp.pipeline.plan``;
+The steps, their order and what flows between them are declared in
+``llmpp.stages.registry`` (run by ``llmpp.pipeline.execute``);
 every step's output is keyed by the hash of its config (inputs included) under
 ``run.artifacts`` and reused when present, so a rerun is cheap and a killed run
 continues where it stopped. Every step that logs is its own W&B run; the steps of
@@ -13,46 +14,22 @@ one run share a W&B group. Writes ``summary.json`` into the run dir.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import hydra
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, OmegaConf
 
 from llmpp.config import CONF_DIR, build
 from llmpp.errors import ConfigError
-from llmpp.pipeline.plan import (
-    PIPELINE,
-    Step,
-    content_config,
-    lookup,
-    step_config,
-    uses_authors_gold,
-)
-from llmpp.pipeline.store import StageStore
+from llmpp.pipeline.execute import run_steps
+from llmpp.pipeline.plan import uses_authors_gold
 from llmpp.pipeline.summary import build_summary, summary_table
 from llmpp.stages.common import guarded, run_dir
-from llmpp.stages.distill import run_distill
-from llmpp.stages.label import run_label
-from llmpp.stages.latency import run_latency
-from llmpp.stages.retrain import run_retrain
-from llmpp.stages.search import run_search
-from llmpp.stages.supernet import run_supernet
 from llmpp.task import TaskSpec
 from llmpp.utils.io import write_json
 
 log = logging.getLogger(__name__)
-
-# The stage functions the steps name (``Step.stage``).
-STAGE_FUNCTIONS: dict[str, Callable[[DictConfig, Path], dict[str, Any]]] = {
-    "supernet": run_supernet,
-    "latency": run_latency,
-    "retrain": run_retrain,
-    "label": run_label,
-    "distill": run_distill,
-    "search": run_search,
-}
 
 
 def predicted_latency(cfg: DictConfig, artifact: str, arch: dict[str, Any]) -> float:
@@ -83,52 +60,12 @@ def preflight(cfg: DictConfig) -> None:
             )
 
 
-def with_run_logger(cfg: DictConfig, group: str, step: Step) -> DictConfig:
-    """The step's config with its W&B run named and grouped under the pipeline run."""
-    logger = cfg.get("logger")
-    if logger is None or "wandb" not in str(logger.get("_target_", "")).lower():
-        return cfg
-    cfg = cfg.copy()
-    with open_dict(cfg):
-        cfg.logger.group = cfg.logger.get("group") or group
-        cfg.logger.job_type = step.name
-        cfg.logger.name = cfg.logger.get("name") or f"{step.name}-{group}"
-    return cfg
-
-
-def skipped(cfg: DictConfig, step: Step, results: dict[str, Any]) -> str | None:
-    """Why a step does not run in this pipeline (None: it runs)."""
-    if step.needs_own_gold and uses_authors_gold(cfg):
-        return "the task's demonstrations are the authors' architectures"
-    if step.name == "retrain" and not lookup(results, "search.best.arch"):
-        return "the search found no architecture"
-    return None
-
-
 def run_pipeline(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     """Run or reuse every step; returns the ``summary.json`` payload."""
     preflight(cfg)
-    store = StageStore(cfg.run.artifacts)
-    group = f"run-{Path(out_dir).name}"
-    results: dict[str, dict[str, Any]] = {}
-    reused: dict[str, bool] = {}
-    for step in PIPELINE:
-        reason = skipped(cfg, step, results)
-        if reason:
-            log.info("step %s skipped: %s", step.name, reason)
-            continue
-        step_cfg = step_config(cfg, step, results)
-        runner = STAGE_FUNCTIONS[step.stage]
-        log.info("step %s (llmpp %s)", step.name, step.stage)
-
-        def execute(_: DictConfig, step_dir: Path, step_cfg=step_cfg, step=step, runner=runner):
-            return runner(with_run_logger(step_cfg, group, step), step_dir)
-
-        results[step.name], reused[step.name] = store.ensure(
-            step.name, content_config(step_cfg), execute
-        )
+    results, reused = run_steps(cfg, group=f"run-{Path(out_dir).name}")
     summary = build_summary(results, reused)
-    best = results.get("search", {}).get("best") or {}
+    best = results["search"].get("best") or {}
     if best.get("arch") and summary["best"].get("latency_ms") is None:
         # The search only predicts latency under a latency constraint; report it anyway.
         summary["best"]["latency_ms"] = predicted_latency(

@@ -1,9 +1,11 @@
 """``llmpp search``: HS-NAS (or another algorithm) under a constraint.
 
-Builds the search from ``conf/search/<name>.yaml``, the predictors it names from
-``predictors.<name>``, runs it resumably in the run dir and writes ``search.json``,
-the best architecture's HAT YAML, the final population (and the Pareto set of
-multi-objective runs); everything is logged through ``logger=`` (its own W&B run).
+The search is assembled by ``llmpp.stages.searching.SearchBuilder`` from the search's
+settings (``conf/steps/search.yaml``: the algorithm ``search=``, the predictors it
+names, the constraint, ``init``, ``tracking``); this stage runs it resumably in the
+run dir and writes ``search.json``, the best architecture's HAT YAML, the final
+population (and the Pareto set of multi-objective runs); everything is logged through
+``logger=`` (its own W&B run).
 ``llmpp search resume=<run dir>`` continues a killed run in place with its saved config.
 """
 
@@ -11,73 +13,29 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 
 import hydra
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from llmpp.config import CONF_DIR, build, load_saved_config
-from llmpp.errors import ConfigError
-from llmpp.search.session import SearchSession, prepare_predictors
-from llmpp.search.tracking import SearchTracker
+from llmpp.config import CONF_DIR, build
 from llmpp.stages.common import guarded, run_dir
-from llmpp.stages.search_init import seed_first_population
-from llmpp.stages.searching import (
-    build_constraint,
-    build_search_predictors,
-    hardware_name,
-)
+from llmpp.stages.results import SearchResult
+from llmpp.stages.resume import continue_run
+from llmpp.stages.searching import SearchBuilder
 from llmpp.task import TaskSpec
-from llmpp.tracking.loggers import build_logger
-from llmpp.tracking.run_names import stage_run_names
-from llmpp.tracking.stage_logging import loggable_config
-from llmpp.utils.io import atomic_open
 
 log = logging.getLogger(__name__)
-CONFIG_FILE = "search_config.yaml"
 
 
-def _resume_config(cfg: DictConfig) -> tuple[DictConfig, Path]:
-    """The saved config and run dir of the run to continue."""
-    out_dir = Path(str(cfg.resume)).expanduser()
-    saved = out_dir / CONFIG_FILE
-    if not saved.is_file():
-        raise ConfigError(f"resume={out_dir} is not a search run dir (no {CONFIG_FILE}); "
-                          "pass the run dir of an earlier `llmpp search`")
-    old = load_saved_config(saved)
-    old.resume = str(out_dir)
-    return old, out_dir
-
-
-def run_search(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
+def run_search(cfg: DictConfig, out_dir: Path) -> SearchResult:
     """Run (or resume) the configured search in ``out_dir``; returns search.json's payload."""
-    if cfg.get("resume"):
-        cfg, out_dir = _resume_config(cfg)
-    else:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        with atomic_open(out_dir / CONFIG_FILE) as handle:
-            handle.write(OmegaConf.to_yaml(cfg, resolve=True))
+    cfg, out_dir = continue_run(cfg, out_dir, "search")  # llmpp.stages.resume's policy
     task = TaskSpec.from_config(cfg.task)
-    space = build(cfg.space, "space")
-    constraint = build_constraint(cfg, space, task)
-    algorithm = build(cfg.search, "search", space=space, constraint=constraint, seed=int(cfg.seed))
-    init = seed_first_population(cfg, algorithm, task=task, space=space, constraint=constraint)
-    predictors = prepare_predictors(
-        build_search_predictors(cfg, algorithm.predictors()),
-        task=task, space=space, seed=int(cfg.seed), run_dir=out_dir,
-    )
-    tracking = cfg.get("tracking") or {}
-    logger = build_logger(cfg.get("logger"), out_dir, **stage_run_names("search", task.name),
-                          tags=list(tracking.get("tags") or []) or None)
-    session = SearchSession(
-        out_dir=out_dir, algorithm=algorithm, predictors=predictors, task=task, space=space,
-        constraint=constraint, hardware=hardware_name(cfg),
-        tracker=SearchTracker(logger), config=loggable_config(cfg),
-        table_rows=tracking.get("table_rows", 2000), progress=bool(tracking.get("progress", True)),
-        extra={"init": init} if init else None,
-    )
+    builder = SearchBuilder(cfg, task)
+    session = builder.session(space=build(cfg.space, "space"), out_dir=out_dir,
+                              tracker=builder.tracker(out_dir))
     try:
-        return session.run()
+        return SearchResult.from_json(session.run())
     finally:
         session.close()
 

@@ -22,14 +22,10 @@ from omegaconf import DictConfig
 from llmpp.config import CONF_DIR, build
 from llmpp.errors import ConfigError
 from llmpp.search.callback import SearchCallback
-from llmpp.space.search_space import SearchSpace
-from llmpp.stages.common import guarded, resume_dir, run_dir
-from llmpp.stages.searching import (
-    build_constraint,
-    build_search_predictors,
-    hardware_name,
-    logged_settings,
-)
+from llmpp.stages.common import guarded, run_dir
+from llmpp.stages.results import SupernetResult
+from llmpp.stages.resume import continue_run
+from llmpp.stages.searching import SearchBuilder
 from llmpp.task import TaskSpec
 from llmpp.tracking.loggers import build_logger, finish_logger
 from llmpp.tracking.run_names import stage_run_names
@@ -69,28 +65,10 @@ def evaluate_subnets(
     return out
 
 
-def search_objects(cfg: DictConfig, space: SearchSpace, task: TaskSpec) -> dict[str, Any]:
-    """What ``callbacks=search`` binds: the partial search, its other predictors, the
-    constraint (built only when a partial callback asks for them)."""
-    algorithm = build(cfg.search, "search", _partial_=True)
-    constraint = build_constraint(cfg, space, task)
-    names = algorithm(space=space, constraint=constraint, seed=int(cfg.seed)).predictors()
-    return {
-        "algorithm": algorithm,
-        "task": task,
-        "predictors": build_search_predictors(cfg, names, skip=("supernet",)),
-        "constraint": constraint,
-        "hardware": hardware_name(cfg),
-        "seed": int(cfg.seed),
-        "table_rows": (cfg.get("tracking") or {}).get("table_rows", 2000),
-        "config": logged_settings(cfg),
-    }
-
-
-def run_supernet(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
+def run_supernet(cfg: DictConfig, out_dir: Path) -> SupernetResult:
     """Train (or resume) the supernet; returns the ``supernet.json`` payload."""
     started = time.perf_counter()
-    out_dir = resume_dir(cfg, out_dir)
+    cfg, out_dir = continue_run(cfg, out_dir, "supernet")
     L.seed_everything(int(cfg.seed), workers=True, verbose=False)
     space = build(cfg.space, "space")
     task = TaskSpec.from_config(cfg.task)
@@ -102,14 +80,17 @@ def run_supernet(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
                           optim=build(cfg.optim, "optim"), seed=int(cfg.seed))
     callbacks = instantiate_callbacks(cfg.get("callbacks"), out_dir)
     if any(isinstance(c, functools.partial) for c in callbacks):
-        callbacks = bind_callbacks(callbacks, **search_objects(cfg, space, task))
+        # callbacks=search: its searches come from the one search builder.
+        searches = SearchBuilder(cfg, task)
+        searches.prepare(space, provided=("supernet",))  # a missing checkpoint fails now
+        callbacks = bind_callbacks(callbacks, new_search=searches.session)
     # Checked before the Trainer exists: a bad checkpoint fails with one line and no noise.
     ckpt = resume_path(out_dir)
     logger = build_logger(cfg.get("logger"), out_dir, **stage_run_names("supernet", task.name))
     try:
         log_config(logger, cfg)
         trainer = build_trainer(cfg.trainer, out_dir=out_dir, logger=logger, callbacks=callbacks,
-                                val_check_interval_updates=cfg.get("val_check_interval_updates"))
+                                val_check_interval_updates=cfg.val_check_interval_updates)
         if ckpt:
             log.info("resuming from %s", ckpt)
         # Our own full-state checkpoints (optimizer, loops, data position): not weights only.
@@ -129,7 +110,7 @@ def run_supernet(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
             datamodule.setup()
             payload["subnets"] = evaluate_subnets(
                 module, datamodule, list(cfg.eval_archs),
-                bleu_limit=cfg.get("eval_bleu_limit"), beam=int(cfg.beam),
+                bleu_limit=cfg.eval_bleu_limit, beam=int(cfg.beam),
             )
             for callback in callbacks:
                 if isinstance(callback, SearchCallback) and callback.results:
@@ -143,7 +124,7 @@ def run_supernet(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
             write_json(out_dir / "supernet.json", payload)
     finally:
         finish_logger(logger)
-    return payload
+    return SupernetResult.from_json(payload)
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="supernet")

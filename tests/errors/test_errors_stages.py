@@ -32,6 +32,18 @@ class Files:
     def path(self, name: str) -> str:
         return str(self.root / name)
 
+    def saved_run(self, stage: str, overrides: list[str]) -> str:
+        """``<stage>_run`` holding the config a run with ``overrides`` saved (for resume=)."""
+        from omegaconf import OmegaConf
+
+        from llmpp.config import compose
+        from llmpp.stages.resume import config_file
+
+        run = self.root / f"{stage}_run"
+        text = OmegaConf.to_yaml(compose(stage, overrides), resolve=True)
+        (run / config_file(stage)).write_text(text)
+        return str(run)
+
 
 def make_files(tmp: Path, gold_root: Path) -> Files:
     tmp.mkdir(parents=True, exist_ok=True)
@@ -67,7 +79,7 @@ class Case:
 
 CASES: dict[str, Case] = {
     # describe / benchmark
-    "describe-unknown-space": Case(lambda f, g: ["describe", "space=nope"], ("space/nope",),
+    "describe-unknown-space": Case(lambda f, g: ["describe", "space=nope"], ("space=nope",),
                                    slow=True),
     "benchmark-corrupt-gold": Case(
         lambda f, g: ["benchmark", f"benchmark.root={f.gold}", "predictor=mean_demos"],
@@ -83,7 +95,7 @@ CASES: dict[str, Case] = {
         ("trunc.ckpt", "Distill-PP checkpoint"), slow=True,
     ),
     # label
-    "label-unknown-llm": Case(lambda f, g: ["label", "llm=nope"], ("llm/nope",)),
+    "label-unknown-llm": Case(lambda f, g: ["label", "llm=nope"], ("llm=nope: no such option",)),
     "label-missing-key": Case(
         lambda f, g: ["label", "llm=openai", f"benchmark.root={g}", "limit=2"],
         ("OPENAI_API_KEY",),
@@ -117,11 +129,11 @@ CASES: dict[str, Case] = {
         slow=True,
     ),
     # supernet
-    "supernet-unknown-trainer": Case(lambda f, g: ["supernet", "trainer=nope"], ("trainer/nope",),
+    "supernet-unknown-trainer": Case(lambda f, g: ["supernet", "trainer=nope"], ("trainer=nope",),
                                      slow=True),
     "supernet-truncated-resume-ckpt": Case(
-        lambda f, g: ["supernet", f"resume={f.path('supernet_run')}", "logger=none",
-                      "trainer.max_steps=1"],
+        lambda f, g: ["supernet", "logger=none", "trainer.max_steps=1", "resume="
+                      + f.saved_run("supernet", ["logger=none", "trainer.max_steps=1"])],
         ("last.ckpt", "not a readable checkpoint"),
     ),
     "supernet-unknown-eval-arch": Case(
@@ -144,7 +156,7 @@ CASES: dict[str, Case] = {
         lambda f, g: ["latency", "hardware=cuda"], ("needs CUDA",), slow=True,
     ),
     # search
-    "search-unknown-algorithm": Case(lambda f, g: ["search", "search=nope"], ("search/nope",),
+    "search-unknown-algorithm": Case(lambda f, g: ["search", "search=nope"], ("search=nope",),
                                      slow=True),
     "search-truncated-checkpoints": Case(
         lambda f, g: ["search", "logger=none", f"supernet_checkpoint={f.path('trunc.ckpt')}",
@@ -181,7 +193,7 @@ CASES: dict[str, Case] = {
         ("trunc.ckpt",), slow=True,
     ),
     # run
-    "run-unknown-constraint": Case(lambda f, g: ["run", "constraint=nope"], ("constraint/nope",),
+    "run-unknown-constraint": Case(lambda f, g: ["run", "constraint=nope"], ("constraint=nope",),
                                    slow=True),
     "run-missing-key": Case(
         lambda f, g: ["run", "llm=openai", f"run.artifacts={f.path('art')}"], ("OPENAI_API_KEY",),
@@ -215,13 +227,14 @@ def test_bad_input_is_one_line_and_exit_2(name, tmp_path, gold_root) -> None:
 
 def test_run_with_a_corrupt_stage_result_is_one_line(tmp_path) -> None:
     from llmpp.config import compose
-    from llmpp.pipeline.plan import PIPELINE, content_config, step_config
+    from llmpp.pipeline.plan import content_config, step_config
     from llmpp.pipeline.store import StageStore
+    from llmpp.stages.registry import steps
 
     overrides = [f"run.artifacts={tmp_path / 'art'}", "logger=none"]
     cfg = compose("run", overrides)
     done = StageStore(cfg.run.artifacts).dir_for(
-        "supernet", content_config(step_config(cfg, PIPELINE[0], {}))
+        "supernet", content_config(step_config(cfg, steps()[0], {}))
     )
     done.mkdir(parents=True)
     (done / "result.json").write_text('{"checkpoint": ')  # killed mid-write by another tool

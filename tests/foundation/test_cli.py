@@ -127,7 +127,8 @@ def test_describe_missing_file(tmp_path) -> None:
 
 
 def test_bad_overrides_are_one_line(tmp_path) -> None:
-    assert_one_line_error(llmpp("benchmark", "predictor=nope", cwd=tmp_path), "predictor/nope")
+    assert_one_line_error(llmpp("benchmark", "predictor=nope", cwd=tmp_path),
+                          "predictor=nope: no such option")
     assert_one_line_error(llmpp("benchmark", "benchmark.nope=1", cwd=tmp_path), "benchmark.nope")
     assert_one_line_error(llmpp("frobnicate", cwd=tmp_path), "unknown stage 'frobnicate'")
     assert not (tmp_path / "outputs").exists()
@@ -159,7 +160,10 @@ def test_bad_predictor_option_is_one_line(tmp_path, gold_root) -> None:
 
 
 def test_unavailable_stage_and_usage(monkeypatch, capsys) -> None:
-    monkeypatch.setitem(cli.STAGES, "teleport", "not a real stage")
+    from llmpp.stages import registry
+
+    monkeypatch.setattr(registry, "_STAGES", dict(registry._STAGES))
+    registry.register(registry.StageSpec("teleport", "not a real stage", "-"))
     assert cli.main(["teleport"]) == 2
     assert "not available" in capsys.readouterr().err
     assert cli.main(["--help"]) == 0

@@ -1,11 +1,18 @@
-"""Typed configs: a wrong type or an unknown key fails at compose time, in one line."""
+"""Typed configs: a wrong type or an unknown key fails at compose time, in one line.
+
+Plain settings are typed by the structured configs of ``llmpp.config_schema`` (Hydra
+refuses them while composing); blocks built by a class are checked against its
+signature by ``llmpp.config_check``. Both end in one line naming the key."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import os
+import re
 import subprocess
 import sys
+import typing
 from pathlib import Path
 
 import pytest
@@ -20,15 +27,7 @@ from llmpp.config_check import (
     check_config,
     config_problems,
 )
-from llmpp.config_schema import (
-    NODES,
-    RUN_STEPS,
-    SHARED,
-    STAGE_KEYS,
-    STEP_KEYS,
-    stage_schema,
-    yaml_keys,
-)
+from llmpp.config_schema import ROOTS, RunConfig, SearchSettings
 from llmpp.errors import ConfigError
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
@@ -45,8 +44,10 @@ PRESETS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
 
 @pytest.mark.parametrize("name", PRIMARY)
 def test_every_primary_config_passes_the_check(name: str) -> None:
-    assert name in STAGE_KEYS, f"conf/{name}.yaml has no entry in config_check.STAGE_KEYS"
-    assert config_problems(compose(name), name) == []
+    assert name in ROOTS, f"conf/{name}.yaml has no root schema in llmpp.config_schema.ROOTS"
+    cfg = compose(name, ["arch=x"] if name == "describe" else [])
+    assert OmegaConf.get_type(cfg) is ROOTS[name]  # the schema its defaults list names
+    assert config_problems(cfg, name) == []
 
 
 @pytest.mark.parametrize("preset", PRESETS)
@@ -74,15 +75,17 @@ def test_every_group_option_passes_the_check(option: str) -> None:
     """Each option file's blocks against their targets (no composition: its own keys)."""
     data = load_option(CONF / option)
     group = option.split("/")[0]
-    spec = SHARED.get(group, NODES)
+    # Checked as the slot of the first root schema that offers the group.
+    root = next(r for r in ROOTS.values() if group in {f.name for f in dataclasses.fields(r)})
     checker = _Checker()
-    checker.value(data, spec, group)
+    checker.schema({group: data}, root, "")
     assert checker.problems == []
 
 
 # (stage and overrides, fragments of the one error line: key=value, expected type)
 BAD_OVERRIDES = {
     "seed": (["benchmark", "seed=abc"], ("seed='abc'", "expected int", "got str")),
+    "seed-bool": (["search", "seed=true"], ("seed=True", "expected int", "got bool")),
     "trainer": (["supernet", "trainer.max_steps=ten"],
                 ("trainer.max_steps='ten'", "expected int")),
     "run-step-block": (["run", "supernet.trainer.max_steps=ten"],
@@ -96,12 +99,35 @@ BAD_OVERRIDES = {
     "llm": (["label", "llm.timeout=soon"], ("llm.timeout='soon'", "expected float")),
     "unknown-key": (["run", "+search.iteration=3"],
                     ("search.iteration: unknown key", "did you mean iterations?")),
+    # The issue's three: a typo in a _target_ block, a wrong type in a stage's own
+    # settings, a typo in the algorithm's block of `llmpp run`.
+    "trainer-typo": (["supernet", "trainer.max_stepz=3"],
+                     ("trainer.max_stepz: unknown key", "did you mean max_steps?")),
+    "settings-type": (["label", "n_archs=abc"], ("n_archs='abc'", "expected int", "got str")),
+    "run-search-typo": (["run", "search.iterationz=3"],
+                        ("search.iterationz: unknown key", "did you mean iterations?")),
+    # Plain settings typed by the schema, in a run's step block and in the search's own.
+    "run-gold-split": (["run", "gold.split.demos=three"],
+                       ("gold.split.demos='three'", "expected int")),
+    "tracking": (["search", "tracking.table_rows=all"],
+                 ("tracking.table_rows='all'", "expected int | None")),
+    "tracking-typo": (["search", "tracking.table_rowz=3"],
+                      ("tracking.table_rowz: unknown key", "did you mean table_rows?")),
+    # `+key=` adds a key Hydra would take: the schema still refuses it.
+    "appended-root-key": (["label", "+n_arch=3"],
+                          ("n_arch: unknown key", "did you mean n_archs?")),
+    "choice": (["run", "init.kind=lm"], ("init.kind='lm'", "expected 'random' | 'llm'")),
+    "group-option": (["search", "search=evolutio"],
+                     ("search=evolutio: no such option", "did you mean evolution?")),
+    "target-param-not-set": (["supernet", "trainer.min_steps=3"],
+                             ("trainer.min_steps is a parameter of", "+trainer.min_steps=<value>")),
 }
 
 
 @pytest.mark.parametrize("case", BAD_OVERRIDES)
-def test_bad_override_is_one_line_and_exit_2(case: str, capsys, monkeypatch) -> None:
+def test_bad_override_is_one_line_and_exit_2(case: str, capsys, monkeypatch, tmp_path) -> None:
     argv, fragments = BAD_OVERRIDES[case]
+    monkeypatch.chdir(tmp_path)
     # Should the check let the config through, the test fails instead of running the stage.
     stage = importlib.import_module(f"llmpp.stages.{argv[0]}")
     monkeypatch.setattr(stage, "main", lambda: pytest.fail(f"{argv} reached the stage"))
@@ -111,6 +137,7 @@ def test_bad_override_is_one_line_and_exit_2(case: str, capsys, monkeypatch) -> 
     assert len(lines) == 1, err
     for fragment in fragments:
         assert fragment in lines[0], lines[0]
+    assert list(tmp_path.iterdir()) == []  # nothing written
 
 
 @pytest.mark.slow  # a fresh interpreter imports torch and Lightning: 10-40 s on 2 busy cores
@@ -147,39 +174,64 @@ def test_guarded_stage_checks_its_config_before_running(capsys) -> None:
     assert "search.iterations=1.5: expected int" in capsys.readouterr().err
 
 
-def test_run_steps_match_the_pipeline_plan() -> None:
-    from llmpp.pipeline.plan import PIPELINE
+def test_every_run_step_block_is_typed_by_its_stages_settings() -> None:
+    """The registry names each stage's schema; `llmpp run`'s block of a step is that
+    schema, and the search step's settings are the run's root (SearchSettings)."""
+    from llmpp.stages.registry import stage, steps
 
-    assert RUN_STEPS == {step.block: step.stage for step in PIPELINE if step.block}
-
-
-@pytest.mark.parametrize("name", PRIMARY)
-def test_every_key_of_a_stage_yaml_has_a_type_in_the_table(name: str) -> None:
-    """Untyped keys are accepted (a new option never blocks its stage); this test asks
-    for their type in config_check's table."""
-    typed = {**SHARED, **STAGE_KEYS[name]}
-    files = [f"{name}.yaml"] + ([f"steps/{name}.yaml"] if name in STEP_KEYS else [])
-    untyped = {k for f in files for k in yaml_keys(f)} - set(typed)
-    assert not untyped, f"add the types of {sorted(untyped)} to llmpp/config_check.py"
-    for stage in sorted(set(RUN_STEPS.values())) if name == "run" else ():
-        untyped = set(yaml_keys(f"steps/{stage}.yaml")) - set(STEP_KEYS[stage])
-        assert not untyped, f"add the types of {sorted(untyped)} to STEP_KEYS[{stage!r}]"
+    hints = typing.get_type_hints(RunConfig)
+    for step in steps():
+        module, _, name = str(stage(step.stage).schema).partition(":")
+        schema = getattr(importlib.import_module(module), name)
+        if step.block:
+            assert hints[step.block] is schema, step.name
+        else:
+            assert issubclass(RunConfig, schema), step.name
 
 
-def test_a_key_only_in_the_yaml_is_known_untyped_and_a_typo_is_not() -> None:
-    schema = stage_schema("retrain")
-    assert schema is not None and schema["beam"] is int
-    assert problems({"keep_checkpoint": True}, "retrain")  # typo: still unknown
+def test_the_search_settings_are_written_once() -> None:
+    """init, tracking and the checkpoints live in conf/steps/search.yaml only."""
+    own = {f.name for f in dataclasses.fields(SearchSettings)} - {
+        "search", "constraint", "predictors", "hardware"}
+    users = [p for p in CONF.glob("*.yaml") if "steps/search@_here_" in p.read_text()]
+    assert {p.stem for p in users} == {"search", "supernet", "run"}
+    for path in users:
+        keys = set(yaml.safe_load(path.read_text()) or {})
+        assert not keys & own, f"{path.name} repeats {sorted(keys & own)}"
+
+
+SCHEMA_KEYS = {f.name for root in ROOTS.values() for f in dataclasses.fields(root)} | {
+    f.name for root in ROOTS.values() for f in dataclasses.fields(root)
+    for hint in [typing.get_type_hints(root)[f.name]] if dataclasses.is_dataclass(hint)
+    for f in dataclasses.fields(hint)}
+
+
+def test_no_stage_repeats_a_schema_default_in_code() -> None:
+    """`cfg.get("<key>", <default>)` for a key the schema has writes its default twice."""
+    pattern = re.compile(r"""\b(?:cfg|init|tracking)(?:\.\w+)*\.get\(\s*["'](\w+)["']\s*,""")
+    found = []
+    for path in sorted((CONF.parent / "llmpp" / "stages").glob("*.py")):
+        for match in pattern.finditer(path.read_text()):
+            if match.group(1) in SCHEMA_KEYS:
+                found.append(f"{path.name}: {match.group(0)}")
+    assert not found, found
+
+
+def test_a_typo_in_a_stage_setting_is_unknown() -> None:
+    assert any("keep_checkpoint: unknown key" in p and "keep_checkpoints" in p
+               for p in problems({"keep_checkpoint": True}, "retrain"))
     assert not problems({"eval_bleu_limit": None, "split": {"demos": 2}}, "retrain")
 
 
 def test_every_preset_has_a_stage() -> None:
-    assert {preset_stage(p) for p in PRESETS} <= set(STAGE_KEYS)
+    from llmpp.stages.registry import stage
+
+    assert all(stage(preset_stage(p)).config in ROOTS for p in PRESETS)
 
 
 # ---- the checker on small configs (no composition): each rule has a case ---------------
 def problems(config: dict, name: str = "search") -> list[str]:
-    base = {"seed": 0, "resume": None}
+    base = {"seed": 0}
     return config_problems(OmegaConf.create({**base, **config}), name)
 
 
@@ -198,9 +250,8 @@ SEARCH = {"_target_": "llmpp.search.hs_nas.HSNAS", "iterations": 3,
         # Items of a list.
         ({"benchmark": {"_target_": "llmpp.gold.source.GoldData", "seeds": [1, "x"]}},
          "benchmark", "benchmark.seeds=[1, 'x']: expected tuple[int, ...]"),
-        # A plain block of the table, inside a step block of `llmpp run`.
-        ({"gold": {"split": {"demos": "three"}}}, "run", "gold.split.demos='three'"),
-        ({"tracking": {"table_rows": "all"}}, "search", "tracking.table_rows='all'"),
+        # An unknown key in a step block of `llmpp run` (Hydra types the values).
+        ({"gold": {"split": {"demoz": 3}}}, "run", "gold.split.demoz: unknown key"),
         # A dataclass-backed block, and a registry of latency models.
         ({"measure": {"repeats": 2.5}}, "latency", "measure.repeats=2.5: expected int"),
         ({"fit": {"models": {"mlp": {"hidden": "big"}}}}, "latency",
@@ -212,8 +263,7 @@ SEARCH = {"_target_": "llmpp.search.hs_nas.HSNAS", "iterations": 3,
                         "members": [{"_target_": "llmpp.predictors.recorded.RecordedPredictor",
                                      "colum": "HAT"}]}},
          "benchmark", "predictor.members[0].colum: unknown key"),
-        # bool is not an int; an unknown root key; a target that does not exist.
-        ({"seed": True}, "search", "seed=True: expected int, got bool"),
+        # An unknown root key; a target that does not exist.
         ({"iterations": 3}, "search", "iterations: unknown key"),
         ({"search": {"_target_": "llmpp.search.nope.Nope"}}, "search",
          "search._target_='llmpp.search.nope.Nope': cannot import"),
@@ -240,9 +290,9 @@ def test_what_is_valid_passes() -> None:
 
 
 def test_check_config_raises_one_config_error_line_and_counts_the_rest() -> None:
-    cfg = OmegaConf.create({"seed": "a", "resume": 1, "tracking": {"tags": 1, "progress": 2}})
+    cfg = OmegaConf.create({"seedd": 0, "resumee": 1, "tracking": {"tagz": 1, "progres": 2}})
     with pytest.raises(ConfigError) as info:
         check_config(cfg, "search")
     message = str(info.value)
-    assert "\n" not in message and message.startswith("invalid config: seed='a'")
+    assert "\n" not in message and message.startswith("invalid config: seedd: unknown key")
     assert message.endswith("and 1 more")

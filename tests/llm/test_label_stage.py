@@ -7,6 +7,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from llmpp.labels.format import read_rows
 from llmpp.llm.cache import ReplyCache, prompt_sha
 from llmpp.stages.label import run_label
@@ -126,15 +128,29 @@ def test_killed_run_resumes_without_repeating_answered_calls(
         assert cost["llm_calls"] == 0 and cost["cache_hits"] == n
 
 
-def test_several_pools_in_one_run_and_resume_per_pool(tmp_path, gold_root, compose):
-    """pool_seeds=[...] labels each pool with each demo seed; a rerun in the same dir
-    labels only what is missing (here: the pool it had not reached) and asks nothing twice."""
+def test_several_pools_in_one_run_and_resume_per_pool(tmp_path, gold_root, compose,
+                                                      monkeypatch):
+    """pool_seeds=[...] labels each pool with each demo seed; a run killed between pools,
+    rerun in the same dir, labels only what is missing (the pool it had not reached) and
+    asks nothing twice."""
+    import llmpp.stages.label as label_stage
+    from llmpp.testing.interrupt import SimulatedKill
+
+    original = label_stage.label_task
+
+    def killed_before_pool_122(*args):
+        if args[7] == 122:  # label_task(cfg, task, space, gold, path, done, seed, pool_seed)
+            raise SimulatedKill("killed before pool 122")
+        return original(*args)
+
     with FakeLLMServer() as srv:
-        first = compose("label", overrides(srv, gold_root, "pool_seeds=[111]", "limit=3"))
-        run_label(first, tmp_path / "run")
+        both = compose("label", overrides(srv, gold_root, "pool_seeds=[111,122]", "limit=3"))
+        monkeypatch.setattr(label_stage, "label_task", killed_before_pool_122)
+        with pytest.raises(SimulatedKill):
+            run_label(both, tmp_path / "run")
         assert len(srv.log) == 3
         srv.log.clear()
-        both = compose("label", overrides(srv, gold_root, "pool_seeds=[111,122]", "limit=3"))
+        monkeypatch.setattr(label_stage, "label_task", original)
         summary = run_label(both, tmp_path / "run")
         rows = read_rows(tmp_path / "run" / "labels.jsonl")
         assert sorted({row["pool_seed"] for row in rows}) == [111, 122]

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from omegaconf import OmegaConf
 
-from llmpp.pipeline.plan import PIPELINE, content_config, step_config
+from llmpp.pipeline.plan import content_config, step_config
+from llmpp.stages.registry import steps
 
+PIPELINE = steps()
 STEPS = {step.name: step for step in PIPELINE}
 RESULTS = {
     "supernet": {"checkpoint": "/s/last.ckpt"},

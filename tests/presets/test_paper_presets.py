@@ -8,9 +8,10 @@ import pytest
 from omegaconf import open_dict
 
 from llmpp.config import build
-from llmpp.pipeline.plan import PIPELINE, step_config
+from llmpp.pipeline.plan import step_config
+from llmpp.stages.registry import steps
 
-STEPS = {step.name: step for step in PIPELINE}
+STEPS = {step.name: step for step in steps()}
 CONF = Path(__file__).resolve().parents[2] / "conf"
 PRESET = "experiment=hsnas_wmt14_en_de_100ms"
 

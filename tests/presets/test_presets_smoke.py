@@ -150,12 +150,13 @@ def smoke_run(name: str, cfg) -> None:
     """Validate a run preset's steps and build its parts at a tiny size."""
     from llmpp.config import build
     from llmpp.hardware.measure import MeasureConfig
-    from llmpp.pipeline.plan import PIPELINE, step_config, uses_authors_gold
+    from llmpp.pipeline.plan import step_config, uses_authors_gold
+    from llmpp.stages.registry import steps as registered_steps
     from llmpp.task import TaskSpec
 
     if name == "run_smoke":
         return  # runs end to end in tests/pipeline
-    steps = {step.name: step for step in PIPELINE}
+    steps = {step.name: step for step in registered_steps()}
     assert uses_authors_gold(cfg), "paper presets use the authors' demonstrations"
     search = step_config(cfg, steps["search"], {})
     assert (search.search.population_size, search.search.parents) == (125, 25)

@@ -105,7 +105,7 @@ def test_a_list_too_short_for_a_gold_set_keeps_its_results(compose, tmp_path, ca
     caplog.set_level("WARNING", logger="llmpp.stages.retrain")
     payload = run_retrain(compose("retrain", [*FAST, "n_archs=2"]), tmp_path)
     saved = json.loads((tmp_path / "retrain.json").read_text())
-    assert len(saved["results"]) == 2 and saved == json.loads(json.dumps(payload))
+    assert len(saved["results"]) == 2 and saved == json.loads(json.dumps(payload.to_json()))
     assert "gold_dir" not in saved and not (tmp_path / "gold").exists()
     warning = [r.getMessage() for r in caplog.records if "too few" in r.getMessage()]
     assert len(warning) == 1 and "split.demos/split.test" in warning[0]

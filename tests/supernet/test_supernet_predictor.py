@@ -72,7 +72,8 @@ def test_paper_preset_scores_all_validation_pairs_with_label_smoothing(
 
     from llmpp.config import build
     from llmpp.data.datamodule import TranslationDataModule
-    from llmpp.pipeline.plan import PIPELINE, step_config
+    from llmpp.pipeline.plan import step_config
+    from llmpp.stages.registry import steps
     from llmpp.training.objective import label_smoothed_loss
 
     task = load_task_config("synthetic_en_de")
@@ -81,7 +82,7 @@ def test_paper_preset_scores_all_validation_pairs_with_label_smoothing(
     module = TranslationModule(space_name="hat_mini", space_spec=mini_space.spec(),
                                vocab_size=200, task=OmegaConf.to_container(task))
     search = step_config(compose("run", ["experiment=hsnas_wmt14_en_de_100ms"]),
-                         next(s for s in PIPELINE if s.name == "search"), {})
+                         next(s for s in steps() if s.name == "search"), {})
     node = OmegaConf.to_container(search.predictors.supernet, resolve=False)
     node["checkpoint"] = None
     data = TranslationDataModule(OmegaConf.to_container(task), max_tokens=4096)

@@ -10,6 +10,7 @@ import pytest
 import torch
 from helpers_supernet import TINY_TASK
 
+from llmpp.errors import ConfigError
 from llmpp.stages.supernet import run_supernet
 from llmpp.training.module import TranslationModule
 
@@ -51,18 +52,12 @@ def test_train_checkpoint_and_resume(compose, tmp_path):
     report = json.loads((tmp_path / "supernet.json").read_text())
     assert set(report["subnets"]) == {"largest", "smallest"}
     assert report["subnets"]["largest"]["bleu_signature"].startswith("nrefs:1")
-    cfg = compose(
-        "supernet",
-        [
-            *TINY_TASK,
-            "trainer.max_steps=4",
-            "trainer.val_check_interval=4",
-            "eval_bleu_limit=1",
-            "eval_archs=[smallest]",
-        ],
-    )
+    # The same command in the same dir continues the run (llmpp.stages.resume): here
+    # nothing is left to train. Other settings there are another run, refused.
     second = run_supernet(cfg, tmp_path)
-    assert second["resumed_from"].endswith("last.ckpt") and second["steps"] == 4
+    assert second["resumed_from"].endswith("last.ckpt") and second["steps"] == 3
+    with pytest.raises(ConfigError, match="holds a supernet run with other settings"):
+        run_supernet(compose("supernet", [*TINY_TASK, "trainer.max_steps=4"]), tmp_path)
     module = TranslationModule.from_checkpoint(ckpt)
     assert module.is_supernet and module.space_hash == first["space_hash"]
 
