@@ -25,7 +25,7 @@ import llmpp.config  # noqa: F401  (registers the config resolvers before compos
 from llmpp.config_check import check_config
 from llmpp.config_errors import describe as describe_config_error
 from llmpp.errors import ConfigError
-from llmpp.stages.registry import StageSpec, preset_stages, stages
+from llmpp.registry import StageSpec, preset_stages, stages
 from llmpp.utils.paths import conf_dir
 
 

@@ -40,10 +40,13 @@ MODULES = frozenset(
         "llmpp.config",
         "llmpp.config_schema",
         "llmpp.config_check",
+        "llmpp.config_errors",
         "llmpp.layers",
         "llmpp.task",
         "llmpp.constraints",
         "llmpp.cli",
+        "llmpp.registry",
+        "llmpp.results",
     }
 )
 
@@ -55,6 +58,7 @@ PARTS: tuple[Part, ...] = (
     Part("llmpp.config", 1, "compose / instantiate with one-line errors / saved configs"),
     Part("llmpp.config_schema", 1, "the config keys' types"),
     Part("llmpp.config_check", 1, "config checks before anything runs"),
+    Part("llmpp.config_errors", 1, "a compose-time config error as one line naming the key"),
     Part("llmpp.layers", 1, "this table"),
     Part("llmpp.space", 2, "the search space: choices, encodings, validation, hashing "
          "(single source of truth)"),
@@ -87,6 +91,8 @@ PARTS: tuple[Part, ...] = (
     Part("llmpp.stages", 7, "one Hydra app per stage: compose → build objects → call the "
          "library → write outputs"),
     Part("llmpp.cli", 7, "the `llmpp` command"),
+    Part("llmpp.registry", 7, "every stage and every step of `llmpp run`, declared once"),
+    Part("llmpp.results", 7, "the typed results stages return (the steps' contracts)"),
 )
 
 BY_NAME = {part.name: part for part in PARTS}

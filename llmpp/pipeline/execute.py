@@ -1,7 +1,7 @@
 """Run ``llmpp run``'s steps in order through the content-addressed store.
 
 Each step's stage function and result type come from the registry
-(``llmpp.stages.registry``); its config from ``llmpp.pipeline.plan``. The contracts
+(``llmpp.registry``); its config from ``llmpp.pipeline.plan``. The contracts
 between the steps are checked before the first one runs.
 """
 
@@ -22,7 +22,7 @@ from llmpp.pipeline.plan import (
     uses_authors_gold,
 )
 from llmpp.pipeline.store import StageStore
-from llmpp.stages.registry import Step, stage, steps
+from llmpp.registry import Step, stage, steps
 
 log = logging.getLogger(__name__)
 

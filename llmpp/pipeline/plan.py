@@ -1,6 +1,6 @@
 """The configs of ``llmpp run``'s steps and the contracts between them.
 
-The steps themselves (order, stage, inputs) are declared in ``llmpp.stages.registry``.
+The steps themselves (order, stage, inputs) are declared in ``llmpp.registry``.
 A step runs one stage on the step's config: the run's shared choices that the stage
 uses, the step's own block of the run config (``conf/steps/<stage>.yaml`` under the
 step's name, e.g. ``supernet:``, ``gold:``), and the outputs of earlier steps it
@@ -21,7 +21,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from llmpp.errors import ConfigError
-from llmpp.stages.registry import Step, stage, steps
+from llmpp.registry import Step, stage, steps
 
 
 class StepContractError(ConfigError):
@@ -61,7 +61,7 @@ def check_contracts(plan: Iterable[Step] | None = None) -> None:
             if earlier is None:
                 raise StepContractError(
                     f"step {step.name}: input {key} reads {source}, but no earlier step is "
-                    f"named {origin}; fix the step's inputs in llmpp/stages/registry.py")
+                    f"named {origin}; fix the step's inputs in llmpp/registry.py")
             result_type = stage(earlier.stage).result
             declared = result_type.declared() if result_type is not None else ()
             if field_name not in declared:
@@ -82,7 +82,7 @@ def step_input(results: Mapping[str, Mapping[str, Any]], step: Step, key: str) -
         raise StepContractError(
             f"step {step.name}: input {key} needs {source}, which the {origin} step's result "
             f"lacks ({results[origin].get('dir', 'its result.json')}); delete that step's "
-            "dir to recompute it, or fix the input in llmpp/stages/registry.py")
+            "dir to recompute it, or fix the input in llmpp/registry.py")
     return value
 
 

@@ -27,7 +27,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from llmpp.errors import CorruptFileError
-from llmpp.stages.results import StageResult
+from llmpp.results import StageResult
 from llmpp.utils.io import write_json
 from llmpp.utils.lock import exclusive
 

@@ -28,9 +28,9 @@ from llmpp.labels.demonstrations import seed_demonstrations
 from llmpp.labels.format import LabelSet, read_labels, write_labels
 from llmpp.labels.pools import gold_pool, sampled_pool
 from llmpp.labels.teacher import label_with_predictor
+from llmpp.results import DistillResult
 from llmpp.space.search_space import SearchSpace
 from llmpp.stages.common import guarded, run_dir
-from llmpp.stages.results import DistillResult
 from llmpp.task import TaskSpec
 from llmpp.tracking.stage_logging import log_stage
 from llmpp.utils.io import write_json

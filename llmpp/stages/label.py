@@ -30,9 +30,9 @@ from llmpp.labels.format import LABELS, append_rows, read_rows
 from llmpp.metrics.ranking import constant_scores, constant_warning
 from llmpp.predictors.base import TaskContext
 from llmpp.predictors.llm_pp import Label, LLMPPPredictor
+from llmpp.results import LabelResult
 from llmpp.space.architecture import Architecture
 from llmpp.stages.common import guarded, run_dir
-from llmpp.stages.results import LabelResult
 from llmpp.stages.resume import continue_run
 from llmpp.task import TaskSpec, expand_tasks
 from llmpp.tracking.stage_logging import log_stage

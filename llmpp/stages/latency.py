@@ -37,10 +37,10 @@ from llmpp.hardware.fit import fit_latency_model
 from llmpp.hardware.measure import LatencyMeter, LatencyRecord, MeasureConfig, torch_threads
 from llmpp.hardware.plots import fit_plot
 from llmpp.hardware.predictor import MODELS, mape
+from llmpp.results import LatencyResult
 from llmpp.space.architecture import Architecture
 from llmpp.space.search_space import SearchSpace
 from llmpp.stages.common import guarded, run_dir
-from llmpp.stages.results import LatencyResult
 from llmpp.stages.resume import continue_run
 from llmpp.task import TaskSpec
 from llmpp.tracking.stage_logging import log_stage

@@ -23,9 +23,9 @@ from omegaconf import DictConfig, OmegaConf
 
 from llmpp.config import CONF_DIR, build
 from llmpp.errors import ConfigError
+from llmpp.results import RetrainResult
 from llmpp.space.architecture import Architecture
 from llmpp.stages.common import guarded, run_dir
-from llmpp.stages.results import RetrainResult
 from llmpp.stages.resume import continue_run
 from llmpp.task import TaskSpec
 from llmpp.tracking.loggers import build_logger, finish_logger

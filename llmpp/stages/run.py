@@ -4,7 +4,7 @@ supernet -> latency dataset and predictor -> demonstrations (the authors' 30
 architectures for WMT tasks; a small gold set trained from scratch otherwise) ->
 LLM-PP labels -> LLM-Distill-PP -> HS-NAS -> retrain the best architecture.
 The steps, their order and what flows between them are declared in
-``llmpp.stages.registry`` (run by ``llmpp.pipeline.execute``);
+``llmpp.registry`` (run by ``llmpp.pipeline.execute``);
 every step's output is keyed by the hash of its config (inputs included) under
 ``run.artifacts`` and reused when present, so a rerun is cheap and a killed run
 continues where it stopped. Every step that logs is its own W&B run; the steps of

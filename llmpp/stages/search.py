@@ -18,8 +18,8 @@ import hydra
 from omegaconf import DictConfig
 
 from llmpp.config import CONF_DIR, build
+from llmpp.results import SearchResult
 from llmpp.stages.common import guarded, run_dir
-from llmpp.stages.results import SearchResult
 from llmpp.stages.resume import continue_run
 from llmpp.stages.searching import SearchBuilder
 from llmpp.task import TaskSpec

@@ -21,9 +21,9 @@ from omegaconf import DictConfig
 
 from llmpp.config import CONF_DIR, build
 from llmpp.errors import ConfigError
+from llmpp.results import SupernetResult
 from llmpp.search.callback import SearchCallback
 from llmpp.stages.common import guarded, run_dir
-from llmpp.stages.results import SupernetResult
 from llmpp.stages.resume import continue_run
 from llmpp.stages.searching import SearchBuilder
 from llmpp.task import TaskSpec

@@ -229,7 +229,7 @@ def test_run_with_a_corrupt_stage_result_is_one_line(tmp_path) -> None:
     from llmpp.config import compose
     from llmpp.pipeline.plan import content_config, step_config
     from llmpp.pipeline.store import StageStore
-    from llmpp.stages.registry import steps
+    from llmpp.registry import steps
 
     overrides = [f"run.artifacts={tmp_path / 'art'}", "logger=none"]
     cfg = compose("run", overrides)

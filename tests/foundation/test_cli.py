@@ -160,7 +160,7 @@ def test_bad_predictor_option_is_one_line(tmp_path, gold_root) -> None:
 
 
 def test_unavailable_stage_and_usage(monkeypatch, capsys) -> None:
-    from llmpp.stages import registry
+    from llmpp import registry
 
     monkeypatch.setattr(registry, "_STAGES", dict(registry._STAGES))
     registry.register(registry.StageSpec("teleport", "not a real stage", "-"))

@@ -177,7 +177,7 @@ def test_guarded_stage_checks_its_config_before_running(capsys) -> None:
 def test_every_run_step_block_is_typed_by_its_stages_settings() -> None:
     """The registry names each stage's schema; `llmpp run`'s block of a step is that
     schema, and the search step's settings are the run's root (SearchSettings)."""
-    from llmpp.stages.registry import stage, steps
+    from llmpp.registry import stage, steps
 
     hints = typing.get_type_hints(RunConfig)
     for step in steps():
@@ -224,7 +224,7 @@ def test_a_typo_in_a_stage_setting_is_unknown() -> None:
 
 
 def test_every_preset_has_a_stage() -> None:
-    from llmpp.stages.registry import stage
+    from llmpp.registry import stage
 
     assert all(stage(preset_stage(p)).config in ROOTS for p in PRESETS)
 

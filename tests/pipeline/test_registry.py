@@ -15,9 +15,9 @@ from omegaconf import OmegaConf
 from llmpp import cli
 from llmpp.errors import ConfigError
 from llmpp.pipeline.plan import StepContractError, check_contracts, step_config
-from llmpp.stages import registry
-from llmpp.stages.registry import StageSpec, Step, preset_stages, stages, steps
-from llmpp.stages.results import StageResult, SupernetResult
+from llmpp.registry import StageSpec, Step, preset_stages, stages, steps
+from llmpp.results import StageResult, SupernetResult
+from llmpp import registry
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -102,7 +102,7 @@ from pathlib import Path
 import hydra
 
 from llmpp.stages.common import guarded, run_dir
-from llmpp.stages.results import StageResult
+from llmpp.results import StageResult
 from llmpp.utils.io import write_json
 
 

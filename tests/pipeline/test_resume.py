@@ -12,8 +12,8 @@ import pytest
 from omegaconf import OmegaConf
 
 from llmpp.errors import ConfigError
+from llmpp.registry import stages
 from llmpp.stages import resume
-from llmpp.stages.registry import stages
 from llmpp.stages.resume import config_file, continue_run
 from llmpp.testing.interrupt import SimulatedKill
 
@@ -152,7 +152,7 @@ def test_data_killed_mid_build_resumes_and_builds_the_corpus(compose, tmp_path,
 
 def test_a_pipeline_step_has_the_resume_slot_only_if_its_stage_honours_it(compose) -> None:
     from llmpp.pipeline.plan import step_config
-    from llmpp.stages.registry import steps
+    from llmpp.registry import steps
 
     run_cfg = compose("run")
     for step in steps():

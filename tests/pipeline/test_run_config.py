@@ -6,7 +6,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from llmpp.pipeline.plan import content_config, step_config
-from llmpp.stages.registry import steps
+from llmpp.registry import steps
 
 PIPELINE = steps()
 STEPS = {step.name: step for step in PIPELINE}

@@ -9,7 +9,7 @@ from omegaconf import open_dict
 
 from llmpp.config import build
 from llmpp.pipeline.plan import step_config
-from llmpp.stages.registry import steps
+from llmpp.registry import steps
 
 STEPS = {step.name: step for step in steps()}
 CONF = Path(__file__).resolve().parents[2] / "conf"

@@ -151,7 +151,7 @@ def smoke_run(name: str, cfg) -> None:
     from llmpp.config import build
     from llmpp.hardware.measure import MeasureConfig
     from llmpp.pipeline.plan import step_config, uses_authors_gold
-    from llmpp.stages.registry import steps as registered_steps
+    from llmpp.registry import steps as registered_steps
     from llmpp.task import TaskSpec
 
     if name == "run_smoke":

@@ -137,7 +137,7 @@ def test_hats_extremes_attend_two_encoder_layers(mini_space):
 
 def test_paper_preset_uses_hats_operators(compose):
     from llmpp.pipeline.plan import step_config
-    from llmpp.stages.registry import steps
+    from llmpp.registry import steps
 
     cfg = compose("run", ["experiment=hsnas_wmt14_en_de_100ms"])
     search = step_config(cfg, next(s for s in steps() if s.name == "search"), {}).search

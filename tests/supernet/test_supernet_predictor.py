@@ -73,7 +73,7 @@ def test_paper_preset_scores_all_validation_pairs_with_label_smoothing(
     from llmpp.config import build
     from llmpp.data.datamodule import TranslationDataModule
     from llmpp.pipeline.plan import step_config
-    from llmpp.stages.registry import steps
+    from llmpp.registry import steps
     from llmpp.training.objective import label_smoothed_loss
 
     task = load_task_config("synthetic_en_de")

@@ -25,7 +25,7 @@ from typing import Any
 from omegaconf import DictConfig
 
 from llmpp.config_schema import SearchSettings
-from llmpp.stages.results import (
+from llmpp.results import (
     DistillResult,
     LabelResult,
     LatencyResult,
