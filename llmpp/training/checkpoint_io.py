@@ -9,14 +9,12 @@ its failures name the checkpoint. Either way the last good checkpoint is kept.
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
-import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
-from llmpp.utils.io import atomic_open
+from llmpp.utils.io import write_torch
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -28,9 +26,4 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         if storage_options is not None or "://" in str(path):  # remote: Lightning's own way
             super().save_checkpoint(checkpoint, path, storage_options)
             return
-        # Serialised in memory first (as Lightning does): torch.save streaming into a file
-        # turns a failed write (ENOSPC) into a RuntimeError that hides the cause.
-        buffer = io.BytesIO()
-        torch.save(checkpoint, buffer)
-        with atomic_open(Path(path), "wb") as handle:
-            handle.write(buffer.getbuffer())
+        write_torch(Path(path), checkpoint)

@@ -77,3 +77,20 @@ def write_json(path: str | os.PathLike, payload: Any) -> None:
 def write_bytes(path: str | os.PathLike, data: bytes) -> None:
     with atomic_open(path, "wb") as handle:
         handle.write(data)
+
+
+def write_torch(path: str | os.PathLike, payload: Any) -> None:
+    """``torch.save`` atomically.
+
+    Serialised in memory first: ``torch.save`` streaming into a file turns a failed
+    write (a full disk) into a RuntimeError from its zip writer that hides the cause,
+    so the stage could not say which file did not fit.
+    """
+    import io
+
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    with atomic_open(path, "wb") as handle:
+        handle.write(buffer.getbuffer())

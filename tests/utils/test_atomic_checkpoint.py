@@ -48,3 +48,23 @@ def test_a_failed_save_keeps_the_last_good_checkpoint(tmp_path) -> None:
 
     io.save_checkpoint({"weights": torch.ones(1_000_000), "step": 2}, last)  # space is back
     assert torch.load(last, weights_only=True)["step"] == 2
+
+
+@pytest.mark.parametrize(
+    "writer",
+    ["llmpp.distill.checkpoint:save_checkpoint", "llmpp.hardware.artifact:save_artifact"],
+)
+def test_torch_artifacts_that_do_not_fit_fail_with_the_file_named(tmp_path, writer) -> None:
+    """torch.save streaming into the file hid the OSError behind a zip-writer RuntimeError."""
+    import importlib
+
+    module, name = writer.split(":")
+    save = getattr(importlib.import_module(module), name)
+    path = tmp_path / "artifact.pt"
+    save(path, {"weights": torch.ones(10)})
+    good = path.read_bytes()
+    with file_size_limit(64 * 1024), pytest.raises(OSError) as failure:
+        save(path, {"weights": torch.ones(1_000_000)})
+    problem = filesystem_error(failure.value)
+    assert problem is not None and str(path) in str(problem)
+    assert path.read_bytes() == good and sorted(tmp_path.iterdir()) == [path]
