@@ -6,6 +6,8 @@ exit code 2; anything else is a bug and exits 1 with a traceback.
 """
 
 import errno
+import shutil
+from pathlib import Path
 
 
 class LlmppError(Exception):
@@ -51,6 +53,8 @@ _FS_FIXES = {
     "EROFS": "the file system is read-only; choose a writable location",
     "ENOSPC": "no space left on the device; free some space or choose another location",
     "EDQUOT": "the disk quota is exceeded; free some space or choose another location",
+    "EFBIG": "the file is larger than this process may write (ulimit -f); raise the limit or "
+    "choose another location",
     "ENOTDIR": "a part of the path is a file, not a directory; choose another location",
     "EISDIR": "the path is a directory where a file is expected; choose another path",
     "ENAMETOOLONG": "the path is too long; choose a shorter location",
@@ -72,10 +76,32 @@ def filesystem_error(exc: OSError, hint: str = "") -> FileSystemError | None:
     """
     name = errno.errorcode.get(exc.errno or -1)
     fix = _FS_FIXES.get(name or "")
-    storage = name in ("ENOSPC", "EDQUOT", "EROFS")
+    storage = name in ("ENOSPC", "EDQUOT", "EROFS", "EFBIG")
     if fix is None or (exc.filename is None and not storage):
         return None
     verb = "cannot use" if name == "ENOENT" else "cannot write"
     where = f"{verb} {exc.filename}" if exc.filename is not None else verb
+    if name in ("ENOSPC", "EDQUOT") and exc.filename is not None:
+        fix = f"{fix}; {free_space(exc.filename)}"
     more = f" ({hint})" if hint else ""
     return FileSystemError(f"{where}: {fix}{more}")
+
+
+def free_space(filename: object) -> str:
+    """How much is free on the file system of ``filename`` (its nearest existing folder)."""
+    folder = Path(str(filename)).absolute()
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        usage = shutil.disk_usage(folder)
+    except OSError:
+        return f"free space on {folder} unknown"
+    return f"{_size(usage.free)} free of {_size(usage.total)} on {folder}"
+
+
+def _size(n_bytes: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n_bytes < 1024 or unit == "GiB":
+            return f"{n_bytes:.0f} {unit}" if unit == "B" else f"{n_bytes:.1f} {unit}"
+        n_bytes /= 1024
+    raise AssertionError("unreachable")

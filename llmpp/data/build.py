@@ -6,7 +6,8 @@
    (``task.data.spm_sentences``), as before.
 3. **Encode** in ``workers`` processes, ``chunk_pairs`` pairs per task, with at most
    two tasks per worker in flight, appending each chunk in order to the split's
-   ``.bin``/``.idx`` files (``llmpp.data.binarized``).
+   ``.bin``/``.idx`` files (``llmpp.data.binarized``). The workers end with the
+   builder, however it dies (``llmpp.utils.orphans.die_with_parent``).
 4. Only valid/test text stays (BLEU references and sources); ``meta.json`` is
    written last and the folder is renamed into place by the caller, so a killed
    build never looks finished.
@@ -29,6 +30,7 @@ import numpy as np
 from llmpp.data.binarized import SIDES, SplitWriter, token_dtype
 from llmpp.data.sources import iter_splits
 from llmpp.errors import ConfigError
+from llmpp.utils.orphans import die_with_parent
 
 PAD, UNK, BOS, EOS = 0, 1, 2, 3
 FORMAT_VERSION = 2
@@ -108,8 +110,10 @@ def train_spm(inputs: list[Path], prefix: Path, vocab_size: int, data: Mapping[s
         ) from None
 
 
-def _init_worker(model_file: str) -> None:
+def _init_worker(model_file: str, parent_pid: int | None = None) -> None:
     global _SPM
+    if parent_pid is not None:  # a pool worker: a SIGKILLed builder must not leave it behind
+        die_with_parent(parent_pid)
     import sentencepiece as spm
 
     # One thread per worker: SentencePiece's batch encode otherwise starts a thread per
@@ -174,8 +178,7 @@ def encode_all(
     """Encode every spilled split with ``workers`` processes; counts per split."""
     pool = None
     if workers > 1:
-        context = multiprocessing.get_context("spawn")  # no fork of a torch/threaded parent
-        pool = context.Pool(workers, initializer=_init_worker, initargs=(str(work / "spm.model"),))
+        pool = start_pool(workers, work / "spm.model")
     else:
         _init_worker(str(work / "spm.model"))
     try:
@@ -188,6 +191,13 @@ def encode_all(
     finally:
         if pool is not None:
             pool.terminate()
+
+
+def start_pool(workers: int, model_file: Path):
+    """``workers`` encoding processes that die with this one (see ``_init_worker``)."""
+    context = multiprocessing.get_context("spawn")  # no fork of a torch/threaded parent
+    return context.Pool(workers, initializer=_init_worker,
+                        initargs=(str(model_file), os.getpid()))
 
 
 def build_into(

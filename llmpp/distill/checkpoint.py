@@ -22,7 +22,7 @@ from llmpp.errors import ConfigError, CorruptFileError, DataNotFoundError
 from llmpp.models.mlp import build_mlp
 from llmpp.space.architecture import Architecture
 from llmpp.space.search_space import SearchSpace
-from llmpp.utils.io import atomic_open
+from llmpp.utils.io import write_torch
 
 FORMAT = "llmpp-distill/1"
 REQUIRED = ("format", "state_dict", "model", "normalisation", "feature_kind", "space")
@@ -33,8 +33,7 @@ CHUNK = 256
 
 def save_checkpoint(path: str | Path, payload: Mapping[str, Any]) -> None:
     """Write ``payload`` (see ``checkpoint_payload``) atomically with ``torch.save``."""
-    with atomic_open(path, "wb") as handle:
-        torch.save(dict(payload), handle)
+    write_torch(path, dict(payload))
 
 
 def checkpoint_payload(

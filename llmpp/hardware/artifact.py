@@ -26,7 +26,7 @@ from llmpp.hardware.predictor import MODELS, LinearLatencyModel
 from llmpp.space.architecture import Architecture
 from llmpp.space.search_space import SearchSpace
 from llmpp.task import TaskSpec
-from llmpp.utils.io import atomic_open
+from llmpp.utils.io import write_torch
 
 FORMAT = "llmpp-latency/1"
 REQUIRED = ("format", "model", "space", "task", "hardware", "measurement")
@@ -66,8 +66,7 @@ def artifact_payload(
 
 def save_artifact(path: str | Path, payload: Mapping[str, Any]) -> None:
     """Write an artifact atomically (``torch.save``; loadable with ``weights_only``)."""
-    with atomic_open(path, "wb") as handle:
-        torch.save(dict(payload), handle)
+    write_torch(path, dict(payload))
 
 
 def read_artifact(path: str | Path) -> dict[str, Any]:

@@ -4,7 +4,9 @@ One SQLite file (WAL journal) holds one row per request key. A key hashes
 everything that determines a reply: backend kind, model, mode, the full prompt and
 the sampling parameters, plus the sample number and the re-ask number, so a rerun
 replays exactly the same sequence of replies and makes zero new calls, and a run
-killed at any point resumes where it stopped. Writes are committed before ``put``
+killed at any point resumes where it stopped; a reply whose write was cut short (the
+process killed, the machine stopped) is skipped, counted in ``torn`` and logged, and
+every reply committed before it is kept. Writes are committed before ``put``
 returns; SQLite's locking makes concurrent processes safe, and within one process
 a lock serialises the asyncio tasks' writes (run in worker threads so a commit
 never stalls the event loop).
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -24,7 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from llmpp.errors import CorruptFileError, FileSystemError
+from llmpp.llm.wal import unfinished_frames
 from llmpp.utils.paths import cache_dir
+
+log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS replies (
@@ -112,6 +118,7 @@ class ReplyCache:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(_SCHEMA)
             self._db.commit()
+            self.torn = self._count_torn()
         except sqlite3.OperationalError as exc:
             raise _storage_error(self.path, exc) from None
         except sqlite3.DatabaseError as exc:
@@ -119,6 +126,25 @@ class ReplyCache:
                 f"LLM reply cache {self.path} is unreadable ({exc}); move it away to start a "
                 "fresh cache (replies will be paid for again)"
             ) from None
+
+    def _count_torn(self) -> int:
+        """Writes cut short at the end of the log (0 or 1: SQLite has one writer at a time).
+
+        Counted under the write lock, so another process's write in progress is not
+        mistaken for a torn one. SQLite itself already ignores the torn frames.
+        """
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            torn = int(unfinished_frames(Path(f"{self.path}-wal")) > 0)
+        finally:
+            self._db.rollback()
+        if torn:
+            # Drop the torn frames from the log (the replies before them move into the
+            # database), so later opens do not count them again. Skipped while others read.
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            log.warning("LLM reply cache %s: skipped %d reply whose write was cut short (a "
+                        "killed run); %d answered replies kept", self.path, torn, len(self))
+        return torn
 
     def get(self, key: str) -> CachedReply | None:
         with self._lock:

@@ -1,16 +1,19 @@
 """Start, health-check and stop llama-cpp-python's OpenAI-compatible server.
 
 The server runs as a child process on a free loopback port. It is stopped when its
-owner closes it, at interpreter exit, on SIGTERM, and — because the child asks the
-kernel for a signal when its parent dies — even when llmpp itself is killed. Only
-the process started here is ever signalled.
+owner closes it, at interpreter exit, on SIGTERM, and — because it runs under a
+parent-death watchdog (``llmpp.utils.orphans.supervised``) — even when llmpp itself is
+killed, SIGKILL included. Each running server is recorded in
+``<cache>/llm/servers/<pid>.json``; a start first ends any recorded server whose
+starting process is gone (one still shutting down after its run was killed), so a
+restarted stage never holds two models in memory. Only processes started by llmpp
+(their command line matches the record) are ever signalled.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
-import ctypes
 import importlib.util
 import json
 import logging
@@ -27,6 +30,7 @@ from pathlib import Path
 from types import FrameType
 
 from llmpp.errors import ConfigError, LlmppError
+from llmpp.utils.orphans import supervised
 from llmpp.utils.paths import cache_dir
 
 log = logging.getLogger(__name__)
@@ -45,12 +49,6 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _die_with_parent() -> None:
-    # Linux: deliver SIGTERM to the server if llmpp dies, even by SIGKILL.
-    with contextlib.suppress(Exception):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 class LocalServer:
@@ -109,26 +107,31 @@ class LocalServer:
             "False",
         ]
 
-    def start(self) -> str:
-        """Start the server (if not running) and wait until it answers; returns its URL."""
-        if self.process is not None and self.process.poll() is None:
-            return self.base_url
+    def check_installed(self) -> None:
+        """Refuse to start without llama-cpp-python or the model file (one-line errors)."""
         if importlib.util.find_spec("llama_cpp") is None:
             raise ConfigError(
                 "llm=local needs llama-cpp-python: pip install 'llama-cpp-python[server]==0.3.36'"
             )
         if not self.model_path.is_file():
             raise ConfigError(f"local model file {self.model_path} does not exist")
+
+    def start(self) -> str:
+        """Start the server (if not running) and wait until it answers; returns its URL."""
+        if self.process is not None and self.process.poll() is None:
+            return self.base_url
+        self.check_installed()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        stop_orphans(registry_dir())
         self.port = free_port()
         with open(self.log_path, "ab") as log_file:
             self.process = subprocess.Popen(
-                self.command(self.port),
+                supervised(self.command(self.port)),
                 stdin=subprocess.DEVNULL,
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent if os.name == "posix" else None,
             )
+        _record(registry_dir(), self.process)
         _install_exit_handlers()
         log.info("started llama.cpp server pid %s on %s", self.process.pid, self.base_url)
         try:
@@ -172,6 +175,7 @@ class LocalServer:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=timeout)
+        (registry_dir() / f"{process.pid}.json").unlink(missing_ok=True)
         log.info("stopped llama.cpp server pid %s", process.pid)
 
     def __enter__(self) -> LocalServer:
@@ -180,6 +184,68 @@ class LocalServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def registry_dir() -> Path:
+    """Where running servers are recorded (one ``<pid>.json`` each)."""
+    return cache_dir() / "llm" / "servers"
+
+
+def _record(directory: Path, process: subprocess.Popen) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    record = {"pid": process.pid, "parent": os.getpid(), "argv": list(map(str, process.args))}
+    path = directory / f"{process.pid}.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(record))
+    os.replace(tmp, path)
+
+
+def _proc(pid: int) -> tuple[list[str], int] | None:
+    """(command line, parent pid) of a live process, from ``/proc``; None if gone."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[:-1]
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2:].split()  # after "pid (name) "
+    if fields[0] == "Z":  # exited, waiting for its parent to reap it
+        return None
+    return [a.decode(errors="replace") for a in argv], int(fields[1])
+
+
+def stop_orphans(directory: Path, timeout: float = 15.0) -> int:
+    """End every recorded server whose starting process is gone; returns how many.
+
+    A record whose process is gone, or whose pid now runs another program, is dropped.
+    Linux only (``/proc``); elsewhere the watchdog alone ends orphaned servers.
+    """
+    stopped = 0
+    for path in sorted(directory.glob("*.json")):
+        try:
+            record = json.loads(path.read_text())
+            pid, parent, argv = int(record["pid"]), int(record["parent"]), record["argv"]
+        except (OSError, ValueError, KeyError, TypeError):
+            path.unlink(missing_ok=True)
+            continue
+        seen = _proc(pid)
+        if seen is None or seen[0] != argv:
+            path.unlink(missing_ok=True)
+            continue
+        if seen[1] == parent:
+            continue  # a live run's server: not ours to stop
+        log.warning("stopping a local LLM server left by a killed run (pid %s)", pid)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+            os.kill(pid, signal.SIGCONT)  # a stopped (suspended) watchdog acts on it too
+        deadline = time.monotonic() + timeout
+        while _proc(pid) is not None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if _proc(pid) is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)  # its server has a parent-death signal
+        path.unlink(missing_ok=True)
+        stopped += 1
+    return stopped
 
 
 def shared_server(

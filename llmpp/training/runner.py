@@ -112,10 +112,19 @@ def build_trainer(
         return build(
             cfg, "trainer", default_root_dir=str(out_dir), logger=logger or False,
             callbacks=callbacks, enable_checkpointing=has_checkpoint,
-            enable_progress_bar=has_bar, **resolved_trainer_settings(cfg),
+            enable_progress_bar=has_bar, **resolved_trainer_settings(cfg), **_plugins(cfg),
         )
     except ConfigError as exc:
         raise ConfigError(f"{exc}; check the trainer.* overrides") from None
+
+
+def _plugins(cfg: DictConfig) -> dict[str, Any]:
+    """Atomic checkpoint writes, unless the config brings its own plugins."""
+    if cfg.get("plugins") is not None:
+        return {}
+    from llmpp.training.checkpoint_io import AtomicCheckpointIO
+
+    return {"plugins": [AtomicCheckpointIO()]}
 
 
 def resume_path(out_dir: Path) -> str | None:

@@ -28,6 +28,7 @@ def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO[Any]]:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+        fsync_dir(path.parent)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
         if exc.filename is None and exc.errno is not None:
@@ -36,6 +37,23 @@ def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO[Any]]:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def fsync_dir(path: str | os.PathLike) -> None:
+    """Make a rename in ``path`` durable: without it a power cut can undo the rename.
+
+    Best effort: some file systems refuse to open or sync a directory.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def json_safe(value: Any) -> Any:
@@ -59,3 +77,20 @@ def write_json(path: str | os.PathLike, payload: Any) -> None:
 def write_bytes(path: str | os.PathLike, data: bytes) -> None:
     with atomic_open(path, "wb") as handle:
         handle.write(data)
+
+
+def write_torch(path: str | os.PathLike, payload: Any) -> None:
+    """``torch.save`` atomically.
+
+    Serialised in memory first: ``torch.save`` streaming into a file turns a failed
+    write (a full disk) into a RuntimeError from its zip writer that hides the cause,
+    so the stage could not say which file did not fit.
+    """
+    import io
+
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    with atomic_open(path, "wb") as handle:
+        handle.write(buffer.getbuffer())

@@ -85,7 +85,7 @@ CASES: dict[str, Case] = {
     ),
     "benchmark-full-disk": Case(
         lambda g, t: ["benchmark", "predictor=mean_demos", f"benchmark.root={g}"],
-        ("benchmark.json", "no space left"), full_disk=True,
+        ("benchmark.json", "no space left", " free of "), full_disk=True,
     ),
     "label-unreachable-endpoint": Case(unreachable("label"), ("unreachable", "llm.base_url")),
 }
