@@ -60,7 +60,7 @@ def test_benchmark_multirun_ends_with_a_report_of_its_jobs(tmp_path, gold_root):
     done = llmpp(["benchmark", "-m", "predictor=linear,mean_demos", "task=wmt14_en_de",
                   f"benchmark.root={gold_root}", f"hydra.sweep.dir={sweep}",
                   # Selecting the option a stage's defaults may already select is harmless.
-                  "hydra/callbacks=report"], cwd=tmp_path, timeout=300)
+                  "hydra/callbacks=report"], cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     with open(sweep / "report.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
