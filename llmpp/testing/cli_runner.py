@@ -166,7 +166,7 @@ def _no_logging() -> Iterator[None]:
     ]
     saved_streams = [handler.stream for handler in own]
     for handler in own:
-        handler.setStream(sys.stderr)
+        _point(handler, sys.stderr)
     for handler in saved_handlers:
         root.removeHandler(handler)
     root.setLevel(logging.WARNING)
@@ -183,4 +183,10 @@ def _no_logging() -> Iterator[None]:
         root.setLevel(saved_level)
         logging.disable(saved_disable)
         for handler, stream in zip(own, saved_streams, strict=True):
-            handler.setStream(stream)
+            _point(handler, stream)
+
+
+def _point(handler: logging.StreamHandler, stream) -> None:
+    """``setStream`` without its flush: the old stream may be a capture pytest has closed."""
+    with handler.lock or contextlib.nullcontext():
+        handler.stream = stream
