@@ -21,6 +21,11 @@ endif
 export WANDB_MODE ?= offline
 # Passive OpenMP waiting: busy-waiting threads collapse throughput on a shared CPU.
 export OMP_WAIT_POLICY ?= PASSIVE
+# llama-cpp-python compiles llama.cpp from source; llmpp serves text completions only, so
+# its multimodal library (mtmd, loaded by llama-cpp-python only for image chat) is left
+# out: 127 compile units instead of 178 (docs/BENCHMARKS.md, "Install"). Your own
+# CMAKE_ARGS (e.g. a CUDA build) replace this.
+export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
 
 .PHONY: install demo test test-fast test-slow lint clean
 

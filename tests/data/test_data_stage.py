@@ -7,6 +7,7 @@ import sys
 
 from llmpp.data.corpus import corpus_dir
 from llmpp.stages.data import prepare
+from llmpp.testing.cli_runner import run_cli
 
 TINY = [
     "task=synthetic_en_de",
@@ -31,6 +32,7 @@ def test_prepare_reports_the_built_corpus(compose):
 
 
 def test_cli_data_stage_writes_data_json(tmp_path):
+    # A real process on purpose: one stage run end to end as the console script starts it.
     run = tmp_path / "run"
     proc = subprocess.run(
         [sys.executable, "-m", "llmpp.cli", "data", *TINY, f"hydra.run.dir={run}"],
@@ -46,12 +48,7 @@ def test_cli_data_stage_writes_data_json(tmp_path):
 
 
 def test_cli_data_stage_bad_override_is_exit_2(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, "-m", "llmpp.cli", "data", "build.nope=1", f"hydra.run.dir={tmp_path}"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = run_cli(["data", "build.nope=1", f"hydra.run.dir={tmp_path}"])
     assert proc.returncode == 2 and "nope" in proc.stderr
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -13,6 +11,7 @@ from llmpp.distill.checkpoint import DistilledModel
 from llmpp.errors import ConfigError
 from llmpp.stages.benchmark import run_benchmark
 from llmpp.stages.distill import run_distill
+from llmpp.testing.cli_runner import run_cli
 
 QUICK = ["regressor.max_epochs=25", "regressor.patience=5", "regressor.progress_bar=false",
          "logger=none"]
@@ -85,18 +84,6 @@ def test_distill_teacher_then_benchmark(compose, tmp_path, gold_root):
 
 
 def test_distill_cli_missing_labels_is_one_line(tmp_path):
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "llmpp.cli",
-            "distill",
-            "space=hat_mini",
-            f"hydra.run.dir={tmp_path}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_cli(["distill", "space=hat_mini", f"hydra.run.dir={tmp_path}"])
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and "llmpp label" in done.stderr

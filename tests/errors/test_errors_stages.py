@@ -1,6 +1,7 @@
 """Bad input, every stage: one line on stderr, exit code 2, no traceback, no result file.
 
-One table of ``llmpp <stage> ...`` subprocess runs, each with a mistake a user makes
+One table of ``llmpp <stage> ...`` runs (in this process, through the console script's
+entry: ``llmpp.testing.cli_runner``), each with a mistake a user makes
 (an invalid architecture, an unknown option, missing data, a missing key, a corrupt
 cache / checkpoint / artifact). Cases the stage owners already test through the CLI
 (tests/foundation/test_cli.py, tests/search, tests/distill, tests/hardware) are not
@@ -9,10 +10,8 @@ repeated here. Rows that start heavy work before failing are marked slow.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,8 @@ from pathlib import Path
 import pytest
 import torch
 from cli_failure import LIGHTNING_NOISE, assert_clean_failure
+
+from llmpp.testing.cli_runner import run_cli
 
 
 @dataclass
@@ -202,12 +203,7 @@ CASES: dict[str, Case] = {
 
 
 def llmpp(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
-    full_env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
-    full_env.update(env)
-    return subprocess.run(
-        [sys.executable, "-m", "llmpp.cli", *args], cwd=cwd, capture_output=True, text=True,
-        env=full_env, timeout=240,
-    )
+    return run_cli(args, cwd=cwd, env=env, unset=["OPENAI_API_KEY"])
 
 
 PARAMS = [

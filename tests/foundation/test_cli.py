@@ -12,20 +12,20 @@ import pytest
 import yaml
 
 from llmpp import cli
+from llmpp.testing.cli_runner import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def llmpp(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "llmpp.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=full_env,
-        timeout=120,
-    )
+    """``llmpp *args`` in this process (the subprocess tests below cover the real script)."""
+    return run_cli(args, cwd=cwd, env=env)
+
+
+def llmpp_process(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """``llmpp *args`` as a user starts it: a fresh interpreter running the console entry."""
+    return subprocess.run([sys.executable, "-m", "llmpp.cli", *args], cwd=cwd,
+                          capture_output=True, text=True, env=dict(os.environ), timeout=120)
 
 
 def assert_one_line_error(proc: subprocess.CompletedProcess, *fragments: str) -> None:
@@ -131,6 +131,15 @@ def test_bad_overrides_are_one_line(tmp_path) -> None:
                           "predictor=nope: no such option")
     assert_one_line_error(llmpp("benchmark", "benchmark.nope=1", cwd=tmp_path), "benchmark.nope")
     assert_one_line_error(llmpp("frobnicate", cwd=tmp_path), "unknown stage 'frobnicate'")
+    assert not (tmp_path / "outputs").exists()
+
+
+def test_console_script_errors_are_one_line_in_a_fresh_process(tmp_path) -> None:
+    """The real process: interpreter start-up, imports and exit code, not only ``main``."""
+    assert_one_line_error(llmpp_process("benchmark", "predictor=nope", cwd=tmp_path),
+                          "predictor/nope")
+    assert_one_line_error(llmpp_process("describe", "arch=nope.yaml", cwd=tmp_path),
+                          "does not exist")
     assert not (tmp_path / "outputs").exists()
 
 

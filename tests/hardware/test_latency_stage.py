@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 from hardware_helpers import TINY_OVERRIDES
@@ -13,6 +11,7 @@ from llmpp.errors import ConfigError
 from llmpp.hardware.artifact import LatencyPredictor
 from llmpp.hardware.dataset import LatencyDataset
 from llmpp.stages.latency import run_latency
+from llmpp.testing.cli_runner import run_cli
 
 SMALL = [*TINY_OVERRIDES, "n_archs=12", "test_fraction=0.25", "chunk=5",
          "retest=2", "fit.model=linear", "hardware.threads=1"]
@@ -61,13 +60,8 @@ def test_latency_stage_bad_resume_is_config_error(compose, tmp_path):
         run_latency(compose("latency", [f"resume={tmp_path}"]), tmp_path)
 
 
-@pytest.mark.slow
 def test_latency_cli_exit_code_2_on_bad_resume(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, "-m", "llmpp.cli", "latency", f"resume={tmp_path}",
-         f"hydra.run.dir={tmp_path / 'run'}"],
-        capture_output=True, text=True, timeout=120,
-    )
+    proc = run_cli(["latency", f"resume={tmp_path}", f"hydra.run.dir={tmp_path / 'run'}"])
     assert proc.returncode == 2, proc.stderr
     assert "not a latency run dir" in proc.stderr and "Traceback" not in proc.stderr
 

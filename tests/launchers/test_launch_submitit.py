@@ -81,6 +81,9 @@ def test_slurm_cpu_asks_for_no_gpu(tmp_path, fake_srun) -> None:
     assert "--gpus" not in text and "--gres" not in text
 
 
+# Each job is its own process importing torch and Lightning (the launcher's point): the
+# test costs minutes of CPU on two cores, so it runs in the slow tier.
+@pytest.mark.slow
 def test_local_submitit_multirun_writes_every_job(tmp_path, gold_root) -> None:
     sweep = tmp_path / "sweep"
     proc = subprocess.run(

@@ -1,12 +1,10 @@
 """API keys come from the environment and never reach the run dir."""
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from llmpp.testing.cli_runner import run_cli
 from llmpp.testing.fake_llm_server import FakeLLMServer
 
 SECRET = "sk-test-LLMPP-SECRET-0123456789abcdef"
@@ -15,7 +13,6 @@ SECRET = "sk-test-LLMPP-SECRET-0123456789abcdef"
 def test_key_is_used_but_never_written(tmp_path, gold_root):
     run_dir = tmp_path / "run"
     env = {
-        **os.environ,
         "OPENAI_API_KEY": SECRET,
         "LLMPP_CACHE_DIR": str(tmp_path / "cache"),
         "WANDB_MODE": "offline",
@@ -23,9 +20,6 @@ def test_key_is_used_but_never_written(tmp_path, gold_root):
     }
     with FakeLLMServer() as srv:
         command = [
-            sys.executable,
-            "-m",
-            "llmpp.cli",
             "benchmark",
             "predictor=llm_pp",
             "llm=openai",
@@ -39,7 +33,7 @@ def test_key_is_used_but_never_written(tmp_path, gold_root):
             "predictor.progress=false",
             f"hydra.run.dir={run_dir}",
         ]
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+        done = run_cli(command, env=env)
         assert done.returncode == 0, done.stderr[-2000:]
         authorizations = {h.get("Authorization") or h.get("authorization") for h in srv.headers}
     assert authorizations == {f"Bearer {SECRET}"}, "the key from the environment must be sent"

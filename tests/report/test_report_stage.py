@@ -5,9 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,15 +14,14 @@ from omegaconf import OmegaConf
 from report_payloads import benchmark_payload
 
 from llmpp.report.cli_args import positional_dirs_to_overrides
+from llmpp.testing.cli_runner import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 CONF = ROOT / "conf"
 
 
-def llmpp(args: list[str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "llmpp.cli", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+def llmpp(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    return run_cli(args, cwd=cwd)
 
 
 def test_positional_dirs_become_one_dirs_override():
@@ -63,7 +60,7 @@ def test_benchmark_multirun_ends_with_a_report_of_its_jobs(tmp_path, gold_root):
     done = llmpp(["benchmark", "-m", "predictor=linear,mean_demos", "task=wmt14_en_de",
                   f"benchmark.root={gold_root}", f"hydra.sweep.dir={sweep}",
                   # Selecting the option a stage's defaults may already select is harmless.
-                  "hydra/callbacks=report"], cwd=tmp_path, timeout=300)
+                  "hydra/callbacks=report"], cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     with open(sweep / "report.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))

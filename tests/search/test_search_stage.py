@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 import yaml
@@ -13,6 +11,7 @@ from search_driver import toy_config
 from llmpp.errors import ConfigError
 from llmpp.space.architecture import Architecture
 from llmpp.stages.search import run_search
+from llmpp.testing.cli_runner import run_cli
 
 
 def test_search_hs_nas_writes_outputs(tmp_path, mini_space):
@@ -62,11 +61,8 @@ def test_search_missing_predictor_is_a_config_error(tmp_path):
 
 
 def test_search_cli_bad_resume_exits_2(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, "-m", "llmpp.cli", "search", f"resume={tmp_path}",
-         f"hydra.run.dir={tmp_path / 'run'}", "logger=none"],
-        capture_output=True, text=True, timeout=120,
-    )
+    proc = run_cli(["search", f"resume={tmp_path}", f"hydra.run.dir={tmp_path / 'run'}",
+                    "logger=none"])
     assert proc.returncode == 2, proc.stderr
     assert "not a search run dir" in proc.stderr
 
@@ -86,10 +82,6 @@ def test_search_with_gflops_constraint(tmp_path):
 
 
 def test_search_cli_without_checkpoints_exits_2(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, "-m", "llmpp.cli", "search", "logger=none",
-         f"hydra.run.dir={tmp_path / 'run'}"],
-        capture_output=True, text=True, timeout=120,
-    )
+    proc = run_cli(["search", "logger=none", f"hydra.run.dir={tmp_path / 'run'}"])
     assert proc.returncode == 2, proc.stderr
     assert "distill_checkpoint=<path>" in proc.stderr and "Traceback" not in proc.stderr
