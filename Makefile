@@ -16,7 +16,7 @@ export WANDB_MODE ?= offline
 # Passive OpenMP waiting: busy-waiting threads collapse throughput on a shared CPU.
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: install demo test test-fast test-slow lint clean
+.PHONY: install demo test test-fast test-slow lint clean mutate
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,7 @@ demo: install
 	$(BIN)/llmpp run
 
 lint: install
-	$(BIN)/ruff check llmpp tests benchmarks launchers
+	$(BIN)/ruff check llmpp tests benchmarks launchers tools
 
 test-fast: install
 	$(BIN)/pytest -q
@@ -42,5 +42,16 @@ test-slow: install
 
 test: lint test-fast test-slow
 
+# Mutation testing of the core modules (docs/TESTING.md); not part of `make test`.
+# `make mutate` runs every module (about an hour on two cores); `make mutate MODULE=llm`
+# one of them (`$(BIN)/python tools/mutate.py --list` names them). Scores: mutants-scores/.
+MUTATE_STAMP := $(VENV)/.mutate-installed
+$(MUTATE_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[test,mutate]"
+	touch $(MUTATE_STAMP)
+
+mutate: $(MUTATE_STAMP)
+	$(BIN)/python tools/mutate.py $(MODULE)
+
 clean:
-	rm -rf $(VENV) outputs/*/ multirun
+	rm -rf $(VENV) outputs/*/ multirun mutants mutants-scores
