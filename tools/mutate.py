@@ -11,8 +11,8 @@ module is killed / all mutants: a survivor, a mutant no selected test reaches
     python tools/mutate.py efficiency llm   # just these
     python tools/mutate.py --list           # the module map
 
-Writes ``mutants/scores/<module>.json`` (counts and the surviving mutants' names);
-``mutmut show <name>`` prints a survivor's diff. ``mutants/`` is scratch (gitignored).
+Writes ``mutants-scores/<module>.json`` (counts and the surviving mutants' names) and
+``mutants-scores/<module>.diff`` (each survivor's diff). ``mutants/`` is scratch (gitignored).
 """
 
 from __future__ import annotations
@@ -74,6 +74,22 @@ def run_module(name: str, files: list[str], tests: list[str]) -> None:
         print(f"{name}: mutmut exited with {os.waitstatus_to_exitcode(status)}", file=sys.stderr)
 
 
+def survivor_diffs(files: list[str], names: list[str]) -> str:
+    """The diff of every mutant not killed (what a new test must tell apart)."""
+    from mutmut.mutation.diff_apply import get_diff_for_mutant
+
+    out = []
+    for label in names:
+        mutant = label.split(" ")[0]
+        prefix = mutant.rsplit(".x_", 1)[0].replace(".", "/")
+        path = next((f for f in files if f.removesuffix(".py") == prefix), None)
+        try:
+            out.append(f"# {label}\n{get_diff_for_mutant(mutant, path=path)}")
+        except Exception as exc:  # noqa: BLE001 - a missing diff must not lose the scores
+            out.append(f"# {label}: no diff ({exc!r})")
+    return "\n".join(out)
+
+
 def score(name: str, files: list[str]) -> dict:
     """Counts per status over the module's files, read from mutmut's meta files."""
     from mutmut.stats import status_by_exit_code
@@ -129,6 +145,7 @@ def main() -> int:
         out = ROOT / "mutants-scores" / f"{name}.json"
         out.parent.mkdir(exist_ok=True)
         out.write_text(json.dumps(result, indent=2) + "\n")
+        out.with_suffix(".diff").write_text(survivor_diffs(spec["files"], result["not_killed"]))
         results.append(result)
     print("\nmodule | killed / mutants | score")
     for r in results:

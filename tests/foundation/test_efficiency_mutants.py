@@ -93,3 +93,10 @@ def test_heads_change_nothing_and_attention_reach_changes_only_flops() -> None:
     reach = dataclasses.replace(ARCH, decoder_arbitrary_ende_attn=(2, 2, 2))
     assert parameters_without_embeddings(reach, Q) == parameters_without_embeddings(ARCH, Q)
     assert flops(reach, V, Q)[0] > flops(ARCH, V, Q)[0]
+
+
+def test_defaults_are_hats_qkv_and_the_reference_length() -> None:
+    assert flops(ARCH, V) == flops(ARCH, V, 512, REFERENCE_LENGTH)
+    assert parameters_without_embeddings(ARCH) == parameters_without_embeddings(ARCH, 512)
+    assert efficiency(ARCH, V) == efficiency(ARCH, V, 512)
+    assert REFERENCE_LENGTH == 30

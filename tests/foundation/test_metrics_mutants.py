@@ -51,3 +51,67 @@ def test_edge_counts() -> None:
     assert math.isnan(precision_at_k(np.array([NAN, NAN]), np.array([1.0, 2.0]), 5))
     assert precision_at_k(np.array([NAN, 7.0]), np.array([1.0, 2.0]), 5) == 1.0
     assert precision_at_k(np.arange(6.0), -np.arange(6.0), 5) == pytest.approx(4 / 5)
+
+
+def _reference_precision(pred: list[float], gold: list[float], k: int) -> float:
+    """The definition: ties broken by position (the first listed ranks higher)."""
+    pairs = [i for i in range(len(pred)) if math.isfinite(pred[i]) and math.isfinite(gold[i])]
+    k = min(k, len(pairs))
+    top = [set(sorted(pairs, key=lambda i, s=s: (-s[i], i))[:k]) for s in (pred, gold)]
+    return len(top[0] & top[1]) / k
+
+
+def test_ties_are_broken_by_position_in_both_rankings() -> None:
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        pred = rng.integers(0, 3, 20).astype(float)
+        gold = rng.integers(0, 3, 20).astype(float)
+        for k in (3, 5):
+            want = _reference_precision(pred.tolist(), gold.tolist(), k)
+            assert precision_at_k(pred, gold, k) == pytest.approx(want)
+            assert precision_at_k(gold, pred, k) == pytest.approx(want)
+
+
+def test_the_default_is_precision_at_5() -> None:
+    gold = np.arange(10.0)
+    pred = gold.copy()
+    pred[4] = 20.0  # ranked first, but 6th in gold
+    assert precision_at_k(pred, gold) == pytest.approx(4 / 5)  # at 6 it would be 5/6
+
+
+def test_missing_values_may_come_as_none() -> None:
+    from llmpp.evaluation.metrics import kendall_tau, mae, spearman_rho, summarize
+
+    assert mae([1.0, None, 3.0], [2.0, 5.0, None]) == pytest.approx(1.0)
+    assert mae([2.0, 5.0, None], [1.0, None, 3.0]) == pytest.approx(1.0)
+    assert kendall_tau([1.0, None, 2.0, 3.0], [1.0, 2.0, 3.0, 4.0]) == pytest.approx(1.0)
+    assert spearman_rho([1.0, 2.0, 3.0], [1.0, None, 2.0]) == pytest.approx(1.0)
+    assert math.isnan(summarize([1.0, None])["mean"])
+
+
+def test_rank_correlations_at_their_boundaries() -> None:
+    import warnings
+
+    from llmpp.evaluation.metrics import kendall_tau, mae, spearman_rho
+
+    for metric in (kendall_tau, spearman_rho):
+        assert metric(np.array([1.0, 2.0]), np.array([3.0, 4.0])) == pytest.approx(1.0)  # 2 pairs
+        assert metric(np.array([1.0, 2.0]), np.array([4.0, 3.0])) == pytest.approx(-1.0)
+        assert math.isnan(metric(np.array([1.0, NAN]), np.array([3.0, 4.0])))
+        # A spread of exactly 1 is not constant, on either side.
+        assert metric(np.array([1.0, 2.0, 3.0]), np.array([0.0, 0.5, 1.0])) == pytest.approx(1.0)
+        assert metric(np.array([0.0, 0.5, 1.0]), np.array([1.0, 2.0, 3.0])) == pytest.approx(1.0)
+        assert metric(np.ones(4), np.arange(4.0)) == 0.0
+        assert metric(np.arange(4.0), np.ones(4)) == 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an all-failed run: NaN, and no numpy warning
+        assert math.isnan(mae(np.array([NAN, NAN]), np.array([1.0, 2.0])))
+
+
+def test_summary_of_one_seed_and_of_an_infinite_one() -> None:
+    from llmpp.evaluation.metrics import summarize
+
+    assert summarize([3.0]) == {"mean": 3.0, "std": 0.0}
+    for bad in ([], [1.0, math.inf], [NAN, 1.0]):
+        got = summarize(bad)
+        assert set(got) == {"mean", "std"} and all(math.isnan(v) for v in got.values())
