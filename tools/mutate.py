@@ -136,6 +136,10 @@ def main() -> int:
         return 2
     os.chdir(ROOT)
     os.environ.setdefault("LLMPP_TEST_GOLD_ROOT", str(ROOT.parent / "shared" / "llmas" / "data"))
+    # One intra-op thread per worker: mutmut forks its workers from a process that has
+    # imported torch, and a forked OpenMP pool spins until the CPU limit ("timeout").
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"
     results = []
     for name in args.modules or list(modules):
         spec = modules[name]
