@@ -106,3 +106,10 @@ def test_every_message() -> None:
     assert message(lambda: MaxLatency(limit=1.0, latency=3)) == (
         "MaxLatency needs a latency predictor (predict) or a callable arch -> ms"
     )
+
+
+def test_all_of_reads_the_architecture(mini_space) -> None:
+    small, large = mini_space.smallest(), mini_space.largest()
+    limit = MaxGFLOPs(limit=1.0, vocab_size=8000, qkv_dim=128).value(small) * 1.01
+    both = AllOf(constraints=[MaxGFLOPs(limit=limit, vocab_size=8000, qkv_dim=128)])
+    assert both.value(small) == 0.0 and both.value(large) > 0.0
