@@ -170,3 +170,10 @@ def test_strip_cuts_at_the_first_eos_and_drops_padding() -> None:
     assert _strip([5, PAD, 6, EOS, 7, EOS]) == [5, 6]
     assert _strip([5, 6, PAD]) == [5, 6]
     assert _strip([EOS, 5]) == []
+
+
+def test_greedy_translation_takes_the_length_limits() -> None:
+    src = torch.tensor([[7, 8, 9]])
+    # P(EOS first) = 0.3: greedy goes on with 4; one step allowed gives just that token.
+    assert translate(ScriptedDecoder(0.3), src, max_len_a=0.0, max_len_b=1) == [[4]]
+    assert translate(ScriptedDecoder(0.3), src, max_len_a=0.0, max_len_b=5) == [[4, 4]]
