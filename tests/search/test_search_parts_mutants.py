@@ -177,3 +177,20 @@ def test_generator_budget_and_skips(mini_space, caplog) -> None:
     assert Generator(max_tries_per_arch=0).generate(
         lambda rng: mini_space.largest(), 1, np.random.default_rng(0), set()) == [
         mini_space.largest()]  # at least one try
+
+
+def test_survivors_of_the_first_measurement(mini_space) -> None:
+    # Two parents are crossed, not copied.
+    rng = np.random.default_rng(3)
+    parents = [mini_space.smallest(), mini_space.largest()]
+    children = [Crossover()(mini_space, parents, rng) for _ in range(10)]
+    assert any(c not in parents for c in children)
+    # The adaptive schedule's latest switch follows its fraction.
+    s = AdaptiveSchedule(switch_fraction=0.2)
+    s.bind(10)
+    assert s.switch_at == 2
+    # A zero per-architecture budget still allows exactly one try.
+    picks = iter([mini_space.smallest(), mini_space.largest()])
+    seen = {mini_space.smallest().key()}
+    assert Generator(max_tries_per_arch=0).generate(
+        lambda r: next(picks), 1, np.random.default_rng(0), seen) == []
