@@ -34,7 +34,7 @@ def test_a_built_step_leaves_its_resolved_config_and_timing(tmp_path, caplog) ->
     assert not reused and 0.0 <= result["stage_seconds"] < 60.0
     out = Path(result["dir"])
     assert out == store.dir_for("demo", cfg)
-    assert OmegaConf.load(out / "config.yaml") == OmegaConf.create({"x": 3, "y": 3})
+    assert (out / "config.yaml").read_text() == "x: 3\ny: 3\n"  # resolved, as hashed
     with caplog.at_level(logging.INFO, logger="llmpp.pipeline.store"):
         again, reused = store.ensure("demo", cfg, _stage)
     assert reused and again == result
@@ -79,6 +79,13 @@ def test_plan_helpers() -> None:
     assert lookup(results, "search.best.arch") == {"k": 1}
     assert lookup(results, "label.labels.deeper") is None  # a string has no keys
     assert lookup(results, "gold.gold_dir") is None
+
+
+def test_the_content_config_is_resolved() -> None:
+    from llmpp.pipeline.plan import content_config
+
+    got = content_config(OmegaConf.create({"a": 1, "b": "${a}", "logger": {"x": 1}}))
+    assert OmegaConf.to_container(got, resolve=False) == {"a": 1, "b": 1}
 
 
 def test_step_config_resets_resume_and_needs_its_block() -> None:
