@@ -29,12 +29,12 @@ def _stage(cfg, out_dir):
 
 def test_a_built_step_leaves_its_resolved_config_and_timing(tmp_path, caplog) -> None:
     store = StageStore(tmp_path / "deep" / "store")
-    cfg = OmegaConf.create({"x": 3, "y": "${x}"})
+    cfg = OmegaConf.create({"x": 3, "z": "${x}"})
     result, reused = store.ensure("demo", cfg, _stage)
     assert not reused and 0.0 <= result["stage_seconds"] < 60.0
     out = Path(result["dir"])
     assert out == store.dir_for("demo", cfg)
-    assert (out / "config.yaml").read_text() == "x: 3\ny: 3\n"  # resolved, as hashed
+    assert (out / "config.yaml").read_text() == "x: 3\nz: 3\n"  # resolved, as hashed
     with caplog.at_level(logging.INFO, logger="llmpp.pipeline.store"):
         again, reused = store.ensure("demo", cfg, _stage)
     assert reused and again == result
