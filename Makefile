@@ -27,7 +27,7 @@ export OMP_WAIT_POLICY ?= PASSIVE
 # CMAKE_ARGS (e.g. a CUDA build) replace this.
 export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
 
-.PHONY: install demo test test-fast test-slow lint clean
+.PHONY: install demo test test-fast test-slow lint clean mutate
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,7 +41,7 @@ demo: install
 	$(BIN)/llmpp run
 
 lint: install
-	$(BIN)/ruff check llmpp tests benchmarks launchers
+	$(BIN)/ruff check llmpp tests benchmarks launchers tools
 
 test-fast: install
 	$(BIN)/pytest -q
@@ -53,5 +53,16 @@ test-slow: install
 
 test: lint test-fast test-slow
 
+# Mutation testing of the core modules (docs/TESTING.md); not part of `make test`.
+# `make mutate` runs every module (about an hour on two cores); `make mutate MODULE=llm`
+# one of them (`$(BIN)/python tools/mutate.py --list` names them). Scores: mutants-scores/.
+MUTATE_STAMP := $(VENV)/.mutate-installed
+$(MUTATE_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[test,mutate]"
+	touch $(MUTATE_STAMP)
+
+mutate: $(MUTATE_STAMP)
+	$(BIN)/python tools/mutate.py $(MODULE)
+
 clean:
-	rm -rf $(VENV) outputs/*/ multirun
+	rm -rf $(VENV) outputs/*/ multirun mutants mutants-scores

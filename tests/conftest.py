@@ -11,8 +11,14 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import pytest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-GOLD_ROOT = (ROOT.parent / "shared" / "llmas" / "data").resolve()
-HAT_ROOT = (ROOT.parent / "shared" / "hat").resolve()  # HAT's released latency data
+# LLMPP_TEST_GOLD_ROOT: where the tests run from a copy of the repository (mutation
+# testing runs them inside mutants/), the gold data is not beside the checkout.
+GOLD_ROOT = Path(
+    os.environ.get("LLMPP_TEST_GOLD_ROOT") or ROOT.parent / "shared" / "llmas" / "data"
+).resolve()
+HAT_ROOT = Path(
+    os.environ.get("LLMPP_TEST_HAT_ROOT") or ROOT.parent / "shared" / "hat"
+).resolve()  # HAT's released latency data
 
 
 @pytest.fixture(autouse=True)

@@ -3,10 +3,10 @@
 It serves ``/v1/completions``, ``/v1/chat/completions`` and ``/v1/models`` on
 127.0.0.1 from a background thread, answers after a fixed delay, and can inject the
 faults a paid API shows in practice: 429 with ``Retry-After``, 500, 401/403 (key),
-404 (unknown model), a hang past the client's timeout, a body that is not JSON,
-non-numeric or out-of-range answers and dropped connections. It counts requests per
-prompt so tests can prove that a resumed or repeated run makes no call twice. It
-never answers anything but loopback.
+404 (unknown model), 400/422 (a request the API rejects), a hang past the client's
+timeout, a body that is not JSON, non-numeric or out-of-range answers and dropped
+connections. It counts requests per prompt so tests can prove that a resumed or
+repeated run makes no call twice. It never answers anything but loopback.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 # Fault names a script may use; anything else is sent as the reply text.
-FAULTS = ("429", "500", "401", "403", "404", "hang", "malformed", "drop")
+FAULTS = ("429", "500", "401", "403", "404", "400", "422", "hang", "malformed", "drop")
 
 
 def default_answer(prompt: str) -> str:
@@ -181,6 +181,8 @@ class FakeLLMServer:
             handler._json(403, {"error": {"message": "this key may not use this model"}})
         elif action == "404":
             handler._json(404, {"error": {"message": "model not found"}})
+        elif action in ("400", "422"):
+            handler._json(int(action), {"error": {"message": "invalid request parameters"}})
         elif action == "500":
             handler._json(500, {"error": {"message": "internal error"}})
         elif action == "hang":

@@ -12,12 +12,11 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from llmpp import cli
+from llmpp import cli, registry
 from llmpp.errors import ConfigError
 from llmpp.pipeline.plan import StepContractError, check_contracts, step_config
 from llmpp.registry import StageSpec, Step, preset_stages, stages, steps
 from llmpp.results import StageResult, SupernetResult
-from llmpp import registry
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,0 +1,164 @@
+"""Mutation testing of llmpp's core modules, one module at a time (``make mutate``).
+
+Each module of ``[tool.llmpp.mutate.modules]`` in ``pyproject.toml`` names the files
+to mutate and the few test files that cover them; mutmut (configured under
+``[tool.mutmut]``) then runs only those tests against each mutant, so one module
+takes minutes on two cores instead of the whole suite per mutant. The score of a
+module is killed / all mutants: a survivor, a mutant no selected test reaches
+("no tests") and a suspicious one all count against it.
+
+    python tools/mutate.py                  # every module, smallest first
+    python tools/mutate.py efficiency llm   # just these
+    python tools/mutate.py --list           # the module map
+
+Writes ``mutants-scores/<module>.json`` (counts and the surviving mutants' names) and
+``mutants-scores/<module>.diff`` (each survivor's diff). ``mutants/`` is scratch (gitignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tomllib
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+KILLED = {"killed", "timeout", "caught by type check"}
+
+
+def module_map() -> dict[str, dict[str, list[str]]]:
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    return data["tool"]["llmpp"]["mutate"]["modules"]
+
+
+def configure(files: list[str], tests: list[str]) -> None:
+    """Narrow mutmut's pyproject config to one module: its files and its tests."""
+    import mutmut.configuration as configuration
+
+    load = configuration._load_config
+
+    def narrowed() -> configuration.Config:
+        cfg = load()
+        cfg.only_mutate = list(files)
+        cfg.pytest_add_cli_args_test_selection = list(tests)
+        return cfg
+
+    configuration._load_config = narrowed
+    configuration.reset_config()
+
+
+def run_module(name: str, files: list[str], tests: list[str]) -> None:
+    """Run mutmut for one module in a child process (mutmut keeps global state)."""
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            configure(files, tests)
+            from mutmut.__main__ import cli
+
+            cli(["run", "--max-children", os.environ.get("MUTATE_JOBS", "2")],
+                standalone_mode=False)
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        except BaseException as exc:  # noqa: BLE001 - reported, then the child ends
+            print(f"mutmut failed on {name}: {exc!r}", file=sys.stderr)
+            code = 1
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        print(f"{name}: mutmut exited with {os.waitstatus_to_exitcode(status)}", file=sys.stderr)
+
+
+def survivor_diffs(files: list[str], names: list[str]) -> str:
+    """The diff of every mutant not killed (what a new test must tell apart)."""
+    from mutmut.mutation.diff_apply import get_diff_for_mutant
+
+    out = []
+    for label in names:
+        mutant = label.split(" ")[0]
+        prefix = mutant.rsplit(".x_", 1)[0].replace(".", "/")
+        path = next((f for f in files if f.removesuffix(".py") == prefix), None)
+        try:
+            out.append(f"# {label}\n{get_diff_for_mutant(mutant, path=path)}")
+        except Exception as exc:  # noqa: BLE001 - a missing diff must not lose the scores
+            out.append(f"# {label}: no diff ({exc!r})")
+    return "\n".join(out)
+
+
+def score(name: str, files: list[str]) -> dict:
+    """Counts per status over the module's files, read from mutmut's meta files."""
+    from mutmut.stats import status_by_exit_code
+
+    counts: Counter[str] = Counter()
+    survivors: list[str] = []
+    for file in files:
+        meta = ROOT / "mutants" / f"{file}.meta"
+        if not meta.is_file():
+            continue
+        for key, code in json.loads(meta.read_text())["exit_code_by_key"].items():
+            status = status_by_exit_code[code]
+            counts[status] += 1
+            if status not in KILLED:
+                survivors.append(f"{key} ({status})")
+    total = sum(counts.values())
+    killed = sum(counts[s] for s in KILLED)
+    return {
+        "module": name,
+        "files": files,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+        "total": total,
+        "killed": killed,
+        "score": killed / total if total else None,
+        "counts": dict(counts),
+        "not_killed": sorted(survivors),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("modules", nargs="*", help="module names (default: all)")
+    parser.add_argument("--list", action="store_true", help="print the module map and exit")
+    args = parser.parse_args()
+    modules = module_map()
+    if args.list:
+        for name, spec in modules.items():
+            print(f"{name}: {' '.join(spec['files'])}\n    tests: {' '.join(spec['tests'])}")
+        return 0
+    unknown = [m for m in args.modules if m not in modules]
+    if unknown:
+        print(f"unknown module {unknown[0]!r}; choose from: {', '.join(modules)}",
+              file=sys.stderr)
+        return 2
+    os.chdir(ROOT)
+    os.environ.setdefault("LLMPP_TEST_GOLD_ROOT", str(ROOT.parent / "shared" / "llmas" / "data"))
+    # One intra-op thread per worker: mutmut forks its workers from a process that has
+    # imported torch, and a forked OpenMP pool spins until the CPU limit ("timeout").
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"
+    results = []
+    for name in args.modules or list(modules):
+        spec = modules[name]
+        shutil.rmtree(ROOT / "mutants", ignore_errors=True)  # a clean copy per module
+        run_module(name, spec["files"], spec["tests"])
+        result = score(name, spec["files"])
+        out = ROOT / "mutants-scores" / f"{name}.json"
+        out.parent.mkdir(exist_ok=True)
+        out.write_text(json.dumps(result, indent=2) + "\n")
+        out.with_suffix(".diff").write_text(survivor_diffs(spec["files"], result["not_killed"]))
+        results.append(result)
+    print("\nmodule | killed / mutants | score")
+    for r in results:
+        pct = "n/a" if r["score"] is None else f"{100 * r['score']:.1f} %"
+        print(f"{r['module']} | {r['killed']} / {r['total']} | {pct}")
+        for survivor in r["not_killed"]:
+            print(f"    not killed: {survivor}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
