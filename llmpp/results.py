@@ -95,7 +95,7 @@ class LatencyResult(StageResult):
     """``llmpp latency``: the latency dataset and its fitted predictor (``latency.json``)."""
 
     artifact: str  # latency_predictor.pt: hardware.latency_predictor= of later stages
-    csv: str
+    csv: str | None  # None: a target HAT measured (nothing was timed here)
     task: str
     space: str
     space_hash: str

@@ -192,6 +192,7 @@ def _from_release(cfg: DictConfig, target: Any, space: SearchSpace, task: TaskSp
     metrics = built["metrics"]
     payload = {
         "protocol": "hat (HAT's released measurements)", "hardware": built["hardware"],
+        "csv": None,
         "space": space.name, "space_hash": space.hash(), "task": task.name,
         "training": built["training"], "test": metrics["test"], "cv": metrics["cv"],
         "noise_ms": metrics["noise_ms"], "artifact": str(artifact),

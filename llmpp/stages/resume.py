@@ -27,6 +27,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from llmpp.config import load_saved_config
 from llmpp.errors import ConfigError
 from llmpp.utils.io import atomic_open
+from llmpp.utils.secrets import scrub
 
 # Keys that say how a run is watched, not what it computes: they may change on resume.
 RUN_ONLY = ("logger", "resume")
@@ -116,7 +117,8 @@ def command_line_keys() -> list[str]:
 
 
 def _comparable(cfg: DictConfig, keep_run_only: bool = False) -> DictConfig:
-    plain = OmegaConf.to_container(cfg, resolve=True)
+    # Saved to disk and compared: API keys from the environment never reach either.
+    plain = scrub(OmegaConf.to_container(cfg, resolve=True))
     if not keep_run_only:
         plain = {k: v for k, v in plain.items() if k not in RUN_ONLY}
     return OmegaConf.create(plain)

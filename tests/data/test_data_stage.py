@@ -5,9 +5,10 @@ import os
 import subprocess
 import sys
 
+from cli_runner import run_cli
+
 from llmpp.data.corpus import corpus_dir
 from llmpp.stages.data import prepare
-from llmpp.testing.cli_runner import run_cli
 
 TINY = [
     "task=synthetic_en_de",

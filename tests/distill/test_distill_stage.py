@@ -6,12 +6,12 @@ import json
 
 import numpy as np
 import pytest
+from cli_runner import run_cli
 
 from llmpp.distill.checkpoint import DistilledModel
 from llmpp.errors import ConfigError
 from llmpp.stages.benchmark import run_benchmark
 from llmpp.stages.distill import run_distill
-from llmpp.testing.cli_runner import run_cli
 
 QUICK = ["regressor.max_epochs=25", "regressor.patience=5", "regressor.progress_bar=false",
          "logger=none"]

@@ -92,7 +92,7 @@ def test_default_kind_empty_batch_and_messages(mini_space) -> None:
     assert empty.dtype == np.float32 and empty.shape == (0, encoder_dim(mini_space))
     with pytest.raises(ConfigError) as bad_kind:
         FeatureEncoder(mini_space, "coarse")
-    assert str(bad_kind.value) == "unknown feature kind 'coarse'; use one of: hat, fine"
+    assert str(bad_kind.value) == "unknown feature kind 'coarse'; use one of: hat, fine, authors"
     odd = dataclasses.replace(mini_space.largest(), encoder_embed_dim=100)
     with pytest.raises(ConfigError) as bad_value:
         FeatureEncoder(mini_space, "hat").encode([odd])

@@ -24,9 +24,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from cli_runner import run_cli
 
+from llmpp import registry
 from llmpp.cli import check_overrides
-from llmpp.testing.cli_runner import run_cli
 from llmpp.testing.fake_llm_server import FakeLLMServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -183,7 +184,7 @@ def test_readme_command_composes(command, tmp_path, gold_root) -> None:
         from llmpp.report.cli_args import positional_dirs_to_overrides
 
         overrides = positional_dirs_to_overrides(overrides)
-    assert check_overrides(stage, overrides) is None, command
+    assert check_overrides(registry.stage(stage), overrides) is None, command
 
 
 @pytest.fixture

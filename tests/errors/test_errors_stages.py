@@ -1,7 +1,7 @@
 """Bad input, every stage: one line on stderr, exit code 2, no traceback, no result file.
 
 One table of ``llmpp <stage> ...`` runs (in this process, through the console script's
-entry: ``llmpp.testing.cli_runner``), each with a mistake a user makes
+entry: ``tests/cli_runner.py``), each with a mistake a user makes
 (an invalid architecture, an unknown option, missing data, a missing key, a corrupt
 cache / checkpoint / artifact). Cases the stage owners already test through the CLI
 (tests/foundation/test_cli.py, tests/search, tests/distill, tests/hardware) are not
@@ -19,8 +19,7 @@ from pathlib import Path
 import pytest
 import torch
 from cli_failure import LIGHTNING_NOISE, assert_clean_failure
-
-from llmpp.testing.cli_runner import run_cli
+from cli_runner import run_cli
 
 
 @dataclass

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 from cli_failure import assert_clean_failure
+from cli_runner import run_cli
 
 from llmpp.errors import FileSystemError, filesystem_error
-from llmpp.testing.cli_runner import run_cli
 
 # Until the primary configs list it under hydra.callbacks (``++`` adds or keeps it).
 RUN_DIR_CHECK = "++hydra.callbacks.writable_dir._target_=llmpp.utils.rundir.WritableOutputDir"

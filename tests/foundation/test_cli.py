@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from cli_runner import run_cli
 
 from llmpp import cli
-from llmpp.testing.cli_runner import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -137,7 +137,7 @@ def test_bad_overrides_are_one_line(tmp_path) -> None:
 def test_console_script_errors_are_one_line_in_a_fresh_process(tmp_path) -> None:
     """The real process: interpreter start-up, imports and exit code, not only ``main``."""
     assert_one_line_error(llmpp_process("benchmark", "predictor=nope", cwd=tmp_path),
-                          "predictor/nope")
+                          "predictor=nope")
     assert_one_line_error(llmpp_process("describe", "arch=nope.yaml", cwd=tmp_path),
                           "does not exist")
     assert not (tmp_path / "outputs").exists()

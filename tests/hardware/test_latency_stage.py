@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from cli_runner import run_cli
 from hardware_helpers import TINY_OVERRIDES
 
 from llmpp.errors import ConfigError
 from llmpp.hardware.artifact import LatencyPredictor
 from llmpp.hardware.dataset import LatencyDataset
 from llmpp.stages.latency import run_latency
-from llmpp.testing.cli_runner import run_cli
 
 SMALL = [*TINY_OVERRIDES, "n_archs=12", "test_fraction=0.25", "chunk=5",
          "retest=2", "fit.model=linear", "hardware.threads=1"]

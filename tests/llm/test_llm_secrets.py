@@ -3,8 +3,8 @@
 from pathlib import Path
 
 import pytest
+from cli_runner import run_cli
 
-from llmpp.testing.cli_runner import run_cli
 from llmpp.testing.fake_llm_server import FakeLLMServer
 
 SECRET = "sk-test-LLMPP-SECRET-0123456789abcdef"

@@ -48,14 +48,14 @@ def test_a_step_built_while_waiting_for_the_lock_is_reused(tmp_path, caplog, mon
     store = StageStore(tmp_path)
     cfg = OmegaConf.create({"x": 5})
     built, _ = store.ensure("demo", cfg, _stage)
-    real = store.cached
+    real = store._load
     looks = []
 
-    def cached(stage, c):  # the first look finds nothing: another run finishes meanwhile
-        looks.append(stage)
-        return None if len(looks) == 1 else real(stage, c)
+    def load(stage, out_dir, result_type=None):  # the first look finds nothing: another
+        looks.append(stage)  # run finishes meanwhile
+        return (None, None) if len(looks) == 1 else real(stage, out_dir, result_type)
 
-    monkeypatch.setattr(store, "cached", cached)
+    monkeypatch.setattr(store, "_load", load)
     with caplog.at_level(logging.INFO, logger="llmpp.pipeline.store"):
         again, reused = store.ensure("demo", cfg, lambda c, d: pytest.fail("rebuilt"))
     assert reused and again == built

@@ -9,12 +9,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from cli_runner import run_cli
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from report_payloads import benchmark_payload
 
 from llmpp.report.cli_args import positional_dirs_to_overrides
-from llmpp.testing.cli_runner import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 CONF = ROOT / "conf"

@@ -6,12 +6,12 @@ import json
 
 import pytest
 import yaml
+from cli_runner import run_cli
 from search_driver import toy_config
 
 from llmpp.errors import ConfigError
 from llmpp.space.architecture import Architecture
 from llmpp.stages.search import run_search
-from llmpp.testing.cli_runner import run_cli
 
 
 def test_search_hs_nas_writes_outputs(tmp_path, mini_space):
