@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from omegaconf import DictConfig, OmegaConf, open_dict
+from test_run_config import RESULTS  # the same fake earlier results as the plan tests
 
 from llmpp.pipeline.plan import RUN_ONLY, content_config, lookup, step_config
 from llmpp.pipeline.store import config_key
@@ -23,14 +24,6 @@ from llmpp.registry import stage, steps
 
 PIPELINE = steps()
 
-RESULTS = {
-    "supernet": {"checkpoint": "/s/last.ckpt"},
-    "latency": {"artifact": "/l/latency_predictor.pt"},
-    "gold": {"gold_dir": "/g/gold"},
-    "label": {"labels": "/lab/labels.jsonl"},
-    "distill": {"checkpoint": "/d/distill.ckpt"},
-    "search": {"best": {"arch": {"encoder-embed-dim-subtransformer": 128}}},
-}
 
 
 @pytest.fixture(scope="module")
