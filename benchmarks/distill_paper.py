@@ -53,7 +53,7 @@ def recipes() -> dict[str, TrainConfig]:
             cfg = compose(config_name="distill", overrides=overrides)
         block = OmegaConf.to_container(cfg.regressor, resolve=True)
         block = {k: v for k, v in block.items() if k not in ("features", "label_seed")}
-        out[name] = TrainConfig(**{**block, "progress_bar": False})
+        out[name] = TrainConfig(**{**block, "progress_bar": False, "seed": int(cfg.seed)})
     return out
 
 

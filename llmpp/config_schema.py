@@ -45,9 +45,13 @@ def choice(*values: str) -> Any:
     return field(default=MISSING, metadata={"choices": values})
 
 
-def group(default: Any = None) -> Any:
-    """A config group's slot: the option the defaults list selects (``_target_`` blocks)."""
-    return field(default=default)
+def group() -> Any:
+    """A config group's slot: the option the defaults list selects (``_target_`` blocks).
+
+    Its ``None`` is no value but the empty slot (a group set to ``null``); the option's
+    values are the group's YAML.
+    """
+    return field(default=None, metadata={"group": True})
 
 
 # ---- shared by every primary config (conf/stage_defaults.yaml and the groups) ----------
@@ -89,8 +93,8 @@ class SplitSettings:
 
 @dataclass
 class RetrainSettings(TrainingSettings):
-    arch: Any = None  # a HAT YAML path or mapping
-    archs: Any = None  # a YAML list path, a JSONL gold file or a list of mappings
+    arch: Any = MISSING  # a HAT YAML path or mapping
+    archs: Any = MISSING  # a YAML list path, a JSONL gold file or a list of mappings
     n_archs: int = MISSING
     sample_seed: int = MISSING
     eval_bleu_limit: int | None = MISSING
@@ -235,7 +239,7 @@ class LabelConfig(LabelSettings, GoldSlots, SharedConfig, ResumeSlot):
 class DistillConfig(DistillSettings, SharedConfig):
     benchmark: Any = group()
     # A teacher predictor=supernet reads ``${supernet_checkpoint}`` (set by its preset).
-    supernet_checkpoint: str | None = None
+    supernet_checkpoint: str | None = MISSING
 
 
 @dataclass

@@ -23,7 +23,7 @@ class TaskSpec:
     source_lang: str
     target_lang: str
     vocab_size: int
-    gold_name: str | None = None  # folder name in the authors' data, if any
+    gold_name: str | None  # folder name in the authors' data (None: none)
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any] | DictConfig) -> TaskSpec:
@@ -40,11 +40,11 @@ class TaskSpec:
         try:
             return cls(
                 name=str(cfg["name"]),
-                title=str(cfg.get("title", cfg["name"])),
-                source_lang=str(cfg.get("source_lang", "en")),
-                target_lang=str(cfg.get("target_lang", "de")),
+                title=str(cfg["title"]),
+                source_lang=str(cfg["source_lang"]),
+                target_lang=str(cfg["target_lang"]),
                 vocab_size=int(cfg["vocab_size"]),
-                gold_name=cfg.get("gold_name"),
+                gold_name=cfg["gold_name"],
             )
         except KeyError as exc:
             raise ConfigError(f"task config is missing {exc.args[0]!r}") from None

@@ -39,26 +39,25 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class TrainConfig:
-    """Optimisation settings of Distill-PP (the ``distill`` config block)."""
+    """Optimisation settings of Distill-PP (the ``regressor`` config block).
 
-    hidden_dim: int = 400
-    hidden_layers: int = 3
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    batch_size: int = 128
-    max_epochs: int = 200
-    patience: int = 20
-    val_fraction: float = 0.1
-    progress_bar: bool = True
-    # Intra-op threads while training; 1 avoids oversubscribing a shared machine
-    # (measured here: a 400-wide MLP step is >10x slower with 2 threads under load).
-    threads: int = 1
-    # The paper's regime: this many Adam steps on fresh random batches, no early
-    # stopping (null = llmpp's epochs with early stopping).
-    steps: int | None = None
-    # Standardise targets with the labels' mean/std (llmpp); the paper fits raw BLEU.
-    standardise: bool = True
-    seed: int = 0
+    No field has a default: the values, and what each means, are ``regressor:`` in
+    ``conf/steps/distill.yaml`` (written once, there); ``seed`` is the stage's.
+    """
+
+    hidden_dim: int
+    hidden_layers: int
+    lr: float
+    weight_decay: float
+    batch_size: int
+    max_epochs: int
+    patience: int  # epochs without a better held-out loss before stopping
+    val_fraction: float
+    progress_bar: bool
+    threads: int  # intra-op threads while training
+    steps: int | None  # exact Adam steps on fresh batches (None: epochs, early stopping)
+    standardise: bool  # train on standardised targets (False: raw scores, as the paper)
+    seed: int
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -61,6 +61,10 @@ def trimmed_mean(values: Sequence[float], trim: float) -> float:
 class MeasureConfig:
     """How one latency is measured (stored with every dataset and artifact).
 
+    No field has a default: the stage's values are ``measure:`` in
+    ``conf/steps/latency.yaml`` (written once, there); a protocol someone else used
+    (``HAT_MEASUREMENT``) spells every field.
+
     Args:
         beam: beam size (HAT timed beam 5; 1 = greedy).
         src_len: source tokens of the reference input.
@@ -72,14 +76,14 @@ class MeasureConfig:
         trim: ``hat``: share of the fastest and of the slowest runs dropped per part.
     """
 
-    beam: int = 5
-    src_len: int = 30
-    tgt_len: int = 30
-    warmup: int = 2
-    repeats: int = 7
-    seed: int = 0
-    protocol: str = "llmpp"
-    trim: float = 0.1
+    beam: int
+    src_len: int
+    tgt_len: int
+    warmup: int
+    repeats: int
+    seed: int
+    protocol: str
+    trim: float
 
     def __post_init__(self) -> None:
         for name in ("beam", "src_len", "tgt_len", "repeats"):
@@ -148,11 +152,11 @@ class LatencyMeter:
 
     def __init__(
         self, *, vocab_size: int, qkv_dim: int, device: str = "cpu",
-        config: MeasureConfig | None = None,
+        config: MeasureConfig,
     ) -> None:
         self.vocab_size, self.qkv_dim = int(vocab_size), int(qkv_dim)
         self.device = _check_device(device)
-        self.config = config or MeasureConfig()
+        self.config = config
         generator = torch.Generator().manual_seed(self.config.seed)
         low = EOS + 1  # ordinary tokens only, no BOS/EOS/PAD/UNK
         self.source = torch.randint(

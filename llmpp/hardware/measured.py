@@ -38,7 +38,8 @@ from llmpp.space.search_space import SearchSpace
 from llmpp.task import TaskSpec
 
 # How HAT timed its datasets (its latency_dataset configs: 20 timed runs, beam 5).
-HAT_MEASUREMENT = MeasureConfig(protocol="hat", repeats=20, warmup=5, beam=5)
+HAT_MEASUREMENT = MeasureConfig(protocol="hat", repeats=20, warmup=5, beam=5, src_len=30,
+                                tgt_len=30, trim=0.1, seed=0)
 RELEASED = "released"
 
 

@@ -7,11 +7,12 @@ import pytest
 
 from llmpp.distill.checkpoint import checkpoint_payload, save_checkpoint
 from llmpp.distill.features import FeatureEncoder
-from llmpp.distill.train import TrainConfig, train_regressor
+from llmpp.distill.train import train_regressor
 from llmpp.labels.format import label_row, write_labels
 from llmpp.labels.pools import sampled_pool
+from llmpp.testing.settings import train_config
 
-FAST = TrainConfig(max_epochs=40, patience=8, progress_bar=False, batch_size=128, seed=0)
+FAST = train_config(max_epochs=40, patience=8, progress_bar=False, batch_size=128)
 
 
 def synthetic_teacher(space, archs) -> np.ndarray:

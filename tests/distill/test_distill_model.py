@@ -16,7 +16,8 @@ from llmpp.task import TaskSpec
 from llmpp.testing.predictor_contract import check_predictor_contract
 
 SYNTHETIC = TaskSpec(
-    name="synthetic_en_de", title="s", source_lang="en", target_lang="de", vocab_size=1000
+    name="synthetic_en_de", title="s", source_lang="en", target_lang="de", vocab_size=1000,
+    gold_name=None,
 )
 
 
@@ -105,7 +106,8 @@ def test_distill_predictor_config_errors(mini_space, mini_checkpoint):
     with pytest.raises(ConfigError, match="llmpp distill labels="):
         LLMDistillPredictor(checkpoint=None)
     other_task = TaskSpec(
-        name="wmt14_en_de", title="w", source_lang="en", target_lang="de", vocab_size=32768
+        name="wmt14_en_de", title="w", source_lang="en", target_lang="de", vocab_size=32768,
+        gold_name=None,
     )
     predictor = LLMDistillPredictor(checkpoint=str(mini_checkpoint[0]))
     with pytest.raises(ConfigError, match="distilled for task synthetic_en_de"):

@@ -7,8 +7,9 @@ import torch
 
 from llmpp.distill.features import FeatureEncoder
 from llmpp.distill.model import DistillRegressor
-from llmpp.distill.train import FreshBatches, TrainConfig, train_regressor
+from llmpp.distill.train import FreshBatches, train_regressor
 from llmpp.models.mlp import build_mlp, parameter_count
+from llmpp.testing.settings import train_config
 
 
 def test_network_has_hats_shape():
@@ -42,8 +43,8 @@ def test_step_regime_runs_exact_steps_on_raw_targets(mini_space, mini_pool, teac
     pool = mini_pool[:600]
     features = FeatureEncoder(mini_space, "hat").encode(pool)
     targets = teacher_fn(mini_space, pool)
-    config = TrainConfig(
-        steps=300, lr=1e-3, batch_size=64, standardise=False, progress_bar=False, seed=0
+    config = train_config(
+        steps=300, lr=1e-3, batch_size=64, standardise=False, progress_bar=False
     )
     module, metrics = train_regressor(features, targets, [a.key() for a in pool], config)
     assert metrics["steps"] == 300
@@ -55,7 +56,7 @@ def test_step_regime_runs_exact_steps_on_raw_targets(mini_space, mini_pool, teac
         features,
         targets,
         [a.key() for a in pool],
-        TrainConfig(steps=5, batch_size=64, progress_bar=False, seed=0),
+        train_config(steps=5, batch_size=64, progress_bar=False),
     )
     assert abs(float(standardised.target_mean) - float(np.mean(targets))) < 1.0
 

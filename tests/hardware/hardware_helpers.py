@@ -8,20 +8,20 @@ import numpy as np
 
 from llmpp.hardware.artifact import artifact_payload, save_artifact
 from llmpp.hardware.features import encode_features
-from llmpp.hardware.measure import MeasureConfig
 from llmpp.hardware.metadata import device_metadata
 from llmpp.hardware.predictor import new_model
 from llmpp.space.search_space import SearchSpace
 from llmpp.task import TaskSpec
+from llmpp.testing.settings import measure_config
 
-TINY = MeasureConfig(beam=2, src_len=4, tgt_len=3, warmup=0, repeats=3)
+TINY = measure_config(beam=2, src_len=4, tgt_len=3, warmup=0, repeats=3)
 TINY_OVERRIDES = [
     "logger=none",  # tests that check logging ask for it
     "measure.beam=2", "measure.src_len=4", "measure.tgt_len=3",
     "measure.warmup=0", "measure.repeats=2", "progress=false",
 ]
 MINI_TASK = TaskSpec(name="synthetic_en_de", title="t", source_lang="en", target_lang="de",
-                     vocab_size=1000)
+                     vocab_size=1000, gold_name=None)
 
 
 def synthetic_latency(space: SearchSpace, archs, vocab_size: int = 1000) -> np.ndarray:

@@ -7,9 +7,10 @@ import pytest
 import torch
 
 from llmpp.errors import ConfigError
-from llmpp.hardware.measure import LatencyMeter, MeasureConfig, torch_threads
+from llmpp.hardware.measure import LatencyMeter, torch_threads
 from llmpp.hardware.metadata import device_metadata
 from llmpp.hardware.target import HardwareTarget
+from llmpp.testing.settings import measure_config
 
 
 def test_measure_reports_positive_parts_and_spread(mini_space):
@@ -32,7 +33,7 @@ def test_measure_reports_positive_parts_and_spread(mini_space):
 @pytest.mark.parametrize("beam", [1, 3])
 def test_decoding_runs_fixed_length_on_beam_batch(mini_space, beam):
     meter = LatencyMeter(vocab_size=50, qkv_dim=mini_space.qkv_dim,
-                         config=MeasureConfig(beam=beam, src_len=5, tgt_len=4, repeats=1))
+                         config=measure_config(beam=beam, src_len=5, tgt_len=4, repeats=1))
     model = meter.build(mini_space.largest())
     assert not model.training
     with torch.inference_mode():
@@ -63,14 +64,15 @@ def test_metadata_fields_present():
 
 def test_bad_protocol_and_missing_cuda_are_config_errors(mini_space):
     with pytest.raises(ConfigError, match="repeats"):
-        MeasureConfig(repeats=0)
+        measure_config(repeats=0)
     if not torch.cuda.is_available():
         with pytest.raises(ConfigError, match="CUDA"):
-            LatencyMeter(vocab_size=50, qkv_dim=mini_space.qkv_dim, device="cuda")
+            LatencyMeter(vocab_size=50, qkv_dim=mini_space.qkv_dim, device="cuda",
+                         config=measure_config())
 
 
 def test_same_seed_same_source_and_weights(mini_space):
-    config = MeasureConfig(beam=1, src_len=6, tgt_len=2, repeats=1, seed=3)
+    config = measure_config(beam=1, src_len=6, tgt_len=2, repeats=1, seed=3)
     a = LatencyMeter(vocab_size=50, qkv_dim=mini_space.qkv_dim, config=config)
     b = LatencyMeter(vocab_size=50, qkv_dim=mini_space.qkv_dim, config=config)
     assert torch.equal(a.source, b.source)
@@ -82,7 +84,7 @@ def test_same_seed_same_source_and_weights(mini_space):
 @pytest.mark.gpu
 def test_cuda_measurement(mini_space):
     meter = LatencyMeter(vocab_size=1000, qkv_dim=mini_space.qkv_dim, device="cuda",
-                         config=MeasureConfig(beam=5, warmup=1, repeats=3))
+                         config=measure_config(beam=5, warmup=1, repeats=3))
     (record,) = meter.measure([mini_space.largest()])
     assert record.encoder_ms > 0 and record.decoder_ms > 0
     meta = device_metadata("cuda")

@@ -9,8 +9,8 @@ from hardware_helpers import TINY, synthetic_latency
 from llmpp.errors import ConfigError
 from llmpp.hardware.features import ANALYTIC_NAMES, analytic_features, encode_features
 from llmpp.hardware.fit import fit_latency_model, split
-from llmpp.hardware.measure import MeasureConfig
 from llmpp.hardware.predictor import mape, new_model
+from llmpp.testing.settings import measure_config
 
 
 def test_analytic_features_grow_with_the_work(mini_space):
@@ -19,7 +19,7 @@ def test_analytic_features_grow_with_the_work(mini_space):
     f_large = analytic_features(large, vocab_size=1000, qkv_dim=128, measure=TINY)
     assert f_small.shape == (len(ANALYTIC_NAMES),)
     assert np.all(f_large[:5] >= f_small[:5]) and np.any(f_large > f_small)
-    greedy = MeasureConfig(beam=1, src_len=4, tgt_len=3)
+    greedy = measure_config(beam=1, src_len=4, tgt_len=3)
     f_greedy = analytic_features(large, vocab_size=1000, qkv_dim=128, measure=greedy)
     assert f_greedy[ANALYTIC_NAMES.index("reorder_melems")] == 0  # no beam, no reordering
     assert f_greedy[4] < f_large[4]  # a larger beam projects more rows onto the vocabulary

@@ -13,7 +13,7 @@ from llmpp.hardware.artifact import LatencyPredictor
 from llmpp.hardware.features import encode_features
 from llmpp.hardware.fit import fit_latency_model
 from llmpp.hardware.hat_predictor import HATLatencyModel
-from llmpp.hardware.measure import LatencyMeter, MeasureConfig, trimmed_mean
+from llmpp.hardware.measure import LatencyMeter, trimmed_mean
 from llmpp.models.transformer import Transformer
 
 
@@ -49,11 +49,10 @@ def test_hat_protocol_times_parts_separately(mini_space, monkeypatch):
     assert calls["decode"] == (1 + 4) * TINY.tgt_len
     assert record.latency_ms == pytest.approx(record.encoder_ms + record.decoder_ms)
     assert record.repeats == 4 and record.latency_ms > 0
-    assert MeasureConfig().protocol == "llmpp"
     with pytest.raises(ConfigError, match="protocol"):
-        MeasureConfig(protocol="fast")
+        replace(TINY, protocol="fast")
     with pytest.raises(ConfigError, match="trim"):
-        MeasureConfig(trim=0.5)
+        replace(TINY, trim=0.5)
 
 
 def test_hat_predictor_shape_recipe_and_round_trip(mini_space, tmp_path):

@@ -149,10 +149,10 @@ def smoke_distill(cfg, tmp: Path, gold_root: Path) -> None:
 def smoke_run(name: str, cfg) -> None:
     """Validate a run preset's steps and build its parts at a tiny size."""
     from llmpp.config import build
-    from llmpp.hardware.measure import MeasureConfig
     from llmpp.pipeline.plan import step_config, uses_authors_gold
     from llmpp.registry import steps as registered_steps
     from llmpp.task import TaskSpec
+    from llmpp.testing.settings import measure_config
 
     if name == "run_smoke":
         return  # runs end to end in tests/pipeline
@@ -181,7 +181,7 @@ def smoke_run(name: str, cfg) -> None:
     latency = target.load_latency_predictor(space, task)
     assert latency.payload["training"]["dataset"] == f"{task.gold_name}_gpu_titanxp"
     with pytest.raises(ConfigError, match="nothing to time"):
-        target.meter(vocab_size=task.vocab_size, qkv_dim=space.qkv_dim, config=MeasureConfig())
+        target.meter(vocab_size=task.vocab_size, qkv_dim=space.qkv_dim, config=measure_config())
 
 
 def smoke_supernet(cfg) -> None:

@@ -54,7 +54,8 @@ def test_mismatched_space_or_task_is_refused(checkpoint, paper_space):
     with pytest.raises(ConfigError, match="space"):
         predictor.setup(TaskContext(task=task, space=paper_space))
     other = TaskSpec(
-        name="wmt14_en_de", title="x", source_lang="en", target_lang="de", vocab_size=200
+        name="wmt14_en_de", title="x", source_lang="en", target_lang="de", vocab_size=200,
+        gold_name=None,
     )
     with pytest.raises(ConfigError, match="task"):
         SupernetPredictor(checkpoint=str(path)).setup(TaskContext(task=other))
