@@ -44,13 +44,13 @@ import numpy as np
 BIN = Path(sys.executable).parent
 # No `nice`: a niced search next to any un-niced job gets a tenth of a core, and its
 # time would measure the neighbour.
-RACING = ["++predictors.supernet.race_fraction={race_fraction}",
-          "++predictors.supernet.race_keep={parents}"]
+RACING = ["++search.predictors.supernet.race_fraction={race_fraction}",
+          "++search.predictors.supernet.race_keep={parents}"]
 SEARCHES = {
     # The baseline: supernet-only evolution with llmpp's supernet predictor.
     "evolution": ["search=evolution"],
     # The same with every architecture run whole (no shared encoder passes): HAT's cost.
-    "evolution_whole": ["search=evolution", "++predictors.supernet.reuse_encoder=false"],
+    "evolution_whole": ["search=evolution", "++search.predictors.supernet.reuse_encoder=false"],
     "hs_nas_fixed": ["search=hs_nas"],
     "hs_nas_racing": ["search=hs_nas", *RACING],
     "hs_nas_racing_late": ["search=hs_nas", *RACING,
@@ -81,12 +81,12 @@ def search_cmd(root: Path, name: str, seed: int, limit: float, args) -> list[str
     evolution = [] if name == "random" else [
         f"search.population_size={args.population}", f"search.parents={args.parents}",
         f"search.mutations={args.children}", f"search.crossovers={args.children}"]
-    return [str(BIN / "llmpp"), "search", "logger=none", "tracking.progress=false",
+    return [str(BIN / "llmpp"), "search", "logger=none", "search.tracking.progress=false",
             f"seed={seed}", *[o.format(**budget) for o in SEARCHES[name]],
             f"search.iterations={args.iterations}", *evolution,
-            f"supernet_checkpoint={root / 'supernet/checkpoints/last.ckpt'}",
-            f"distill_checkpoint={root / 'distill/distill.ckpt'}",
-            f"predictors.supernet.valid_limit={args.valid_limit}",
+            f"search.supernet_checkpoint={root / 'supernet/checkpoints/last.ckpt'}",
+            f"search.distill_checkpoint={root / 'distill/distill.ckpt'}",
+            f"search.predictors.supernet.valid_limit={args.valid_limit}",
             "constraint=gflops", f"constraint.limit={limit}",
             f"hydra.run.dir={root / 'search' / f'{name}_{seed}'}"]
 

@@ -8,7 +8,9 @@ option of a class needs nothing else. Such a block is
 
 - any block with a ``_target_`` (a config group option, a nested target, a list item);
 - a schema field marked with ``llmpp.config_schema.signature`` (a block the stage feeds
-  to a dataclass, e.g. ``measure``) or ``registry`` (``fit.models``).
+  to a dataclass, e.g. ``measure``) or ``registry`` (``fit.models``);
+- a ``step_group`` (the ``search`` node): its step settings' keys are typed here against
+  their dataclass (Hydra sees the node untyped), the rest against its ``_target_``.
 
 Values that are interpolations (``${seed}``) or still missing (``???``) are skipped:
 their source is checked where it is set, a missing value by the stage that needs it.
@@ -32,6 +34,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from llmpp import config_schema
 from llmpp.config_schema import ROOTS
 from llmpp.errors import ConfigError
 
@@ -108,8 +111,12 @@ class _Checker:
     def __init__(self) -> None:
         self.problems: list[str] = []
 
-    def schema(self, value: Any, schema: type, path: str) -> None:
-        """``value`` (a mapping) against the dataclass ``schema``'s fields."""
+    def schema(self, value: Any, schema: type, path: str, *, typed: bool = True) -> None:
+        """``value`` (a mapping) against the dataclass ``schema``'s fields.
+
+        Args:
+            typed: Hydra typed the plain settings already (False: type them here).
+        """
         if not isinstance(value, dict):
             self.targets(value, path)
             return
@@ -134,10 +141,26 @@ class _Checker:
                     self._wrong(key_path, item, " | ".join(map(repr, meta["choices"])))
             elif "registry" in meta:
                 self.registry(item, meta["registry"], key_path)
+            elif "settings" in meta:
+                self.step_group(item, getattr(config_schema, meta["settings"]), key_path)
             elif dataclasses.is_dataclass(hints.get(spec.name)):
-                self.schema(item, hints[spec.name], key_path)
-            else:
+                self.schema(item, hints[spec.name], key_path, typed=typed)
+            elif typed or meta.get("group"):
                 self.targets(item, key_path)
+            else:
+                self.typed(item, hints[spec.name], key_path)
+
+    def step_group(self, value: Any, settings: type, path: str) -> None:
+        """A group option holding a step's settings too: ``settings``'s keys against it,
+        the others against the option's ``_target_``."""
+        if not isinstance(value, dict):
+            self.node(value, path)
+            return
+        own = {spec.name for spec in dataclasses.fields(settings)}
+        self.schema({k: v for k, v in value.items() if k in own}, settings, path, typed=False)
+        rest = {k: v for k, v in value.items() if k not in own}
+        if rest:  # none: the stage chose no algorithm
+            self.node(rest, path, also=own)
 
     def targets(self, value: Any, path: str) -> None:
         """Every ``_target_`` block in ``value`` (mappings and lists walked)."""
@@ -157,8 +180,12 @@ class _Checker:
             return
         self.typed(value, spec, path)
 
-    def node(self, value: Any, path: str) -> None:
-        """A block built by its ``_target_``: keys and types from the target's signature."""
+    def node(self, value: Any, path: str, *, also: Iterable[str] = ()) -> None:
+        """A block built by its ``_target_``: keys and types from the target's signature.
+
+        Args:
+            also: other keys of the node (named as near matches of an unknown key).
+        """
         if value is None:
             return
         if not isinstance(value, dict) or "_target_" not in value:
@@ -167,9 +194,10 @@ class _Checker:
         target = value["_target_"]
         if target is None or _skipped(target):  # `_target_: null`: nothing is built
             return
-        self.fields(value, Fields(str(target)), path, target_key=True)
+        self.fields(value, Fields(str(target)), path, target_key=True, also=also)
 
-    def fields(self, value: Any, spec: Fields, path: str, *, target_key: bool = False) -> None:
+    def fields(self, value: Any, spec: Fields, path: str, *, target_key: bool = False,
+               also: Iterable[str] = ()) -> None:
         if value is None:
             return
         if not isinstance(value, dict):
@@ -194,7 +222,7 @@ class _Checker:
                 if not (item is None and key in none_ok):
                     self.typed(item, hints[key], key_path)
             elif not open_kwargs:
-                known = [k for k in (*hints, *spec.extra) if k not in spec.runtime]
+                known = [k for k in (*hints, *spec.extra, *also) if k not in spec.runtime]
                 self._unknown(key_path, dict.fromkeys(known), spec.target)
 
     def registry(self, value: Any, spec: str, path: str) -> None:

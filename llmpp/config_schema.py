@@ -6,12 +6,15 @@ override is then checked by Hydra itself at compose time: an unknown key or a va
 of the wrong type ends composition (``llmpp.cli`` turns that into one line naming the
 key). The dataclasses here hold the types; the values are written once, in YAML:
 a stage's own settings in ``conf/steps/<stage>.yaml`` (the root of ``llmpp <stage>``
-and the step's block of ``llmpp run``), shared slots in ``conf/stage_defaults.yaml``.
+and the step's block of ``llmpp run``; the search's in the ``search`` node, beside the
+algorithm's keys), shared slots in ``conf/stage_defaults.yaml``. No field here has a
+default of its own (``tests/foundation/test_defaults_once.py``).
 
 A block built by a class (a ``_target_`` block, or a block a stage feeds to a
 dataclass such as ``measure``) is typed ``Any`` here: its keys and types are the
 class's signature, checked by ``llmpp.config_check``; a field's ``metadata`` names
-that class where the block has no ``_target_`` of its own.
+that class where the block has no ``_target_`` of its own. Such a class takes no default
+for a key its block sets: the YAML's value is the only one.
 """
 
 from __future__ import annotations
@@ -38,6 +41,17 @@ def signature(target: str, *, runtime: tuple[str, ...] = (),
 def registry(path: str) -> Any:
     """A mapping ``name -> options`` where ``module:NAME`` maps names to classes."""
     return field(default=MISSING, metadata={"registry": path})
+
+
+def step_group(settings: str) -> Any:
+    """A group whose option is built by its ``_target_`` and which also holds a step's own
+    settings, the dataclass named ``settings`` (in this module): the ``search`` node holds
+    the algorithm's keys (``search=hs_nas``) and the search step's (``SearchSettings``).
+
+    Hydra sees one untyped node; ``llmpp.config_check`` splits it by the dataclass's
+    fields, types those keys against it and the rest against the ``_target_``.
+    """
+    return field(default=None, metadata={"group": True, "settings": settings})
 
 
 def choice(*values: str) -> Any:
@@ -179,13 +193,11 @@ class TrackingSettings:
 
 @dataclass
 class SearchSettings:
-    """A search's own settings: the algorithm (``search=``), its constraint, the
-    predictors it ranks with and their checkpoints, the first population, tracking."""
+    """The search step's own settings, in the ``search`` node beside the algorithm's keys
+    (``search.iterations``): the predictors it ranks with and their checkpoints, the
+    first population, tracking. The constraint and hardware are the stage's slots."""
 
-    search: Any = group()
-    constraint: Any = group()
     predictors: Any = group()
-    hardware: Any = group()
     supernet_checkpoint: str | None = MISSING
     distill_checkpoint: str | None = MISSING
     init: InitSettings = field(default_factory=InitSettings)
@@ -216,7 +228,17 @@ class TrainingSlots:
 
 
 @dataclass
-class SupernetConfig(SearchSettings, SupernetSettings, TrainingSlots, SharedConfig, ResumeSlot):
+class SearchSlots:
+    """A stage that searches: the algorithm with the search's settings, the constraint,
+    the hardware target."""
+
+    search: Any = step_group("SearchSettings")
+    constraint: Any = group()
+    hardware: Any = group()
+
+
+@dataclass
+class SupernetConfig(SearchSlots, SupernetSettings, TrainingSlots, SharedConfig, ResumeSlot):
     pass
 
 
@@ -243,7 +265,7 @@ class DistillConfig(DistillSettings, SharedConfig):
 
 
 @dataclass
-class SearchConfig(SearchSettings, GoldSlots, SharedConfig, ResumeSlot):
+class SearchConfig(SearchSlots, GoldSlots, SharedConfig, ResumeSlot):
     pass
 
 
@@ -284,9 +306,9 @@ class RunSettings:
 
 
 @dataclass
-class RunConfig(SearchSettings, GoldSlots, TrainingSlots, SharedConfig):
-    """``llmpp run``: the search's settings at the root (the key ``search`` is the
-    algorithm) and one block per other step, each holding its stage's settings."""
+class RunConfig(SearchSlots, GoldSlots, TrainingSlots, SharedConfig):
+    """``llmpp run``: the shared slots at the root and one block per step holding its
+    stage's settings (the search's in ``search``, beside the algorithm's keys)."""
 
     run: RunSettings = field(default_factory=RunSettings)
     supernet: SupernetSettings = field(default_factory=SupernetSettings)

@@ -17,19 +17,23 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType, ModuleType
 from typing import Any
 
 from omegaconf import DictConfig
 
-from llmpp.config_schema import SearchSettings
 from llmpp.results import (
+    BenchmarkResult,
+    DataResult,
+    DescribeResult,
     DistillResult,
     LabelResult,
     LatencyResult,
+    ReportResult,
     RetrainResult,
+    RunResult,
     SearchResult,
     StageResult,
     SupernetResult,
@@ -97,6 +101,9 @@ class Step:
             must be declared by the earlier stage's result type.
         block: the run-config block holding the step's own settings (None: none; the
             run's ``conf/run.yaml`` places ``steps/<stage>.yaml`` there).
+        nested: the block keeps its name in the step's config instead of being its root
+            (the search's settings share the ``search`` node with the algorithm's keys,
+            in ``llmpp search`` as in ``llmpp run``).
         needs_own_gold: run only for tasks without the authors' gold data.
         skip_unless: an input source whose absence skips the step instead of failing it
             (the retrain step when the search found no architecture).
@@ -107,6 +114,7 @@ class Step:
     shared: tuple[str, ...]
     inputs: Mapping[str, str] = field(default_factory=dict)
     block: str | None = None
+    nested: bool = False
     needs_own_gold: bool = False
     skip_unless: str | None = None
 
@@ -169,10 +177,11 @@ def stage_table() -> str:
 SCHEMA = "llmpp.config_schema:"  # where the settings' dataclasses live
 for _spec in (
     StageSpec("describe", "validate an architecture and print its efficiency metrics",
-              "JSON on stdout", schema=f"{SCHEMA}DescribeConfig"),
+              "JSON on stdout", run="run_describe", result=DescribeResult,
+              schema=f"{SCHEMA}DescribeConfig"),
     StageSpec("benchmark", "evaluate a predictor on the gold benchmark (paper protocol)",
               "`benchmark.json`, table, scatter PNGs", run="run_benchmark",
-              schema=f"{SCHEMA}BenchmarkConfig"),
+              result=BenchmarkResult, schema=f"{SCHEMA}BenchmarkConfig"),
     StageSpec("label", "LLM-PP predictions for an architecture pool (distillation data)",
               "`labels.jsonl`", run="run_label", result=LabelResult, resume=True,
               schema=f"{SCHEMA}LabelSettings"),
@@ -191,14 +200,14 @@ for _spec in (
               "`retrain.json`, `gold/`", run="run_retrain", result=RetrainResult, resume=True,
               schema=f"{SCHEMA}RetrainSettings"),
     StageSpec("run", "the main job: the whole pipeline, reusing finished stages",
-              "`summary.json` + summary table", run="run_pipeline",
+              "`summary.json` + summary table", run="run_pipeline", result=RunResult,
               schema=f"{SCHEMA}RunConfig"),
     StageSpec("data", "prepare a task's binarized corpus ahead of training, print its "
-              "statistics", "`data.json`", config="data_stage", run="run_data", resume=True,
-              schema=f"{SCHEMA}DataConfig"),
+              "statistics", "`data.json`", config="data_stage", run="run_data", result=DataResult,
+              resume=True, schema=f"{SCHEMA}DataConfig"),
     StageSpec("report", "one comparison table and plot of finished runs or sweeps "
               "(`llmpp report <dirs...>`)", "`report.md`, `report.csv`, `report_*.png`",
-              run="run_report", schema=f"{SCHEMA}ReportConfig"),
+              run="run_report", result=ReportResult, schema=f"{SCHEMA}ReportConfig"),
 ):
     register(_spec)
 
@@ -215,11 +224,10 @@ for _step in (
          inputs={"benchmark.gold": "gold.gold_dir"}),
     Step("distill", "distill", (*BASE, "benchmark"), block="distill",
          inputs={"labels": "label.labels"}),
-    Step("search", "search",
-         # The search's settings sit at the run's root (the key ``search`` is the algorithm).
-         (*BASE, *(f.name for f in fields(SearchSettings)), "llm", "benchmark"),
-         inputs={"supernet_checkpoint": "supernet.checkpoint",
-                 "distill_checkpoint": "distill.checkpoint",
+    Step("search", "search", (*BASE, "constraint", "hardware", "llm", "benchmark"),
+         block="search", nested=True,
+         inputs={"search.supernet_checkpoint": "supernet.checkpoint",
+                 "search.distill_checkpoint": "distill.checkpoint",
                  "hardware.latency_predictor": "latency.artifact"}),
     Step("retrain", "retrain", TRAINING, block="retrain", inputs={"arch": "search.best.arch"},
          skip_unless="search.best.arch"),

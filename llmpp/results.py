@@ -139,3 +139,50 @@ class SearchResult(StageResult):
     run_dir: str
     task: str
     hardware: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class DescribeResult(StageResult):
+    """``llmpp describe``: one architecture's efficiency (printed as JSON; nothing written)."""
+
+    arch: dict[str, Any]  # the HAT mapping, validated against the space
+    arch_key: str
+    task: str
+    space: str
+    space_hash: str
+    metrics: dict[str, Any]  # GFLOPs, parameters...
+    latency_ms: float | None = None  # predicted, with hardware.latency_predictor=
+
+
+@dataclass(frozen=True, kw_only=True)
+class BenchmarkResult(StageResult):
+    """``llmpp benchmark``: a predictor on the gold benchmark (``benchmark.json``)."""
+
+    predictor: str
+    protocol: dict[str, Any]  # demos, test, seeds, gold field, gold set
+    tasks: dict[str, Any]  # per task: MAE, Kendall, Spearman, P@5 (mean, std, each seed)
+    cost: dict[str, Any]  # LLM calls, tokens, USD
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReportResult(StageResult):
+    """``llmpp report``: one comparison of finished runs (``report.md``, ``report.csv``)."""
+
+    paths: dict[str, str]  # what was written, by name: markdown, csv, plot_<kind>
+    runs: int  # the finished runs compared
+    table: str  # the Markdown text of report.md
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataResult(StageResult):
+    """``llmpp data``: each task's corpus statistics by task name (``data.json``); no field
+    is declared, as no step reads them."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunResult(StageResult):
+    """``llmpp run``: the pipeline's summary (``summary.json``)."""
+
+    best: dict[str, Any]  # the searched architecture and its scores (arch None: none found)
+    stages: dict[str, Any]  # per step: its dir, reused or not, seconds
+    warnings: list[str]

@@ -95,7 +95,8 @@ def step_config(run_cfg: DictConfig, step: Step, results: Mapping[str, Any]) -> 
     # resolved against the step's own config, where the same keys sit at the same places.
     raw: dict[str, Any] = {}
     if own is not None:
-        raw.update(OmegaConf.to_container(own, resolve=False))
+        block = OmegaConf.to_container(own, resolve=False)
+        raw.update({step.block: block} if step.nested else block)
     whole = OmegaConf.to_container(run_cfg, resolve=False)
     raw.update({key: whole[key] for key in step.shared if key in whole})
     if stage(step.stage).resume:

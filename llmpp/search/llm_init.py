@@ -102,11 +102,12 @@ class LLMArchitectureProposer:
         max_tokens: int = 2048,
     ) -> None:
         if count < 1 or max_rounds < 1 or gflops_budget <= 0:
-            raise ConfigError("search.llm_init needs count >= 1, max_rounds >= 1, gflops > 0")
+            raise ConfigError("search.init needs count >= 1, max_rounds >= 1, gflops > 0")
         if not task.gold_name:
             raise ConfigError(
-                f"search.init=llm uses the authors' generation template, which exists only for "
-                f"the paper's WMT tasks; task {task.name} has none (use search.init=random)"
+                f"search.init.kind=llm uses the authors' generation template, which exists only "
+                f"for the paper's WMT tasks; task {task.name} has none "
+                "(use search.init.kind=random)"
             )
         self.llm, self.space, self.task = llm, space, task
         self.budget, self.count, self.max_rounds = float(gflops_budget), count, max_rounds

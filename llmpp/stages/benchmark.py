@@ -18,6 +18,7 @@ from llmpp.config import CONF_DIR, build
 from llmpp.evaluation.protocol import ProtocolConfig, evaluate_task
 from llmpp.evaluation.report import markdown_table, scatter_plot
 from llmpp.gold.source import GoldData
+from llmpp.results import BenchmarkResult
 from llmpp.stages.common import guarded, run_dir
 from llmpp.task import TaskSpec, expand_tasks
 from llmpp.tracking.stage_logging import log_stage
@@ -28,8 +29,8 @@ log = logging.getLogger(__name__)
 COST_KEYS = ("llm_calls", "cache_hits", "failures", "prompt_tokens", "completion_tokens", "usd")
 
 
-def run_benchmark(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
-    """Evaluate ``cfg.predictor`` on every task of ``cfg.task``; returns the JSON payload."""
+def run_benchmark(cfg: DictConfig, out_dir: Path) -> BenchmarkResult:
+    """Evaluate ``cfg.predictor`` on every task of ``cfg.task``; writes ``benchmark.json``."""
     started = time.perf_counter()
     gold: GoldData = build(cfg.benchmark, "benchmark")
     gold_dir = gold.gold
@@ -73,7 +74,7 @@ def run_benchmark(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     }
     write_json(out_dir / "benchmark.json", payload)
     _log_run(cfg, out_dir, payload)
-    return payload
+    return BenchmarkResult.from_json(payload)
 
 
 def _log_run(cfg: DictConfig, out_dir: Path, payload: dict[str, Any]) -> None:

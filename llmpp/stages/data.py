@@ -19,6 +19,7 @@ from omegaconf import DictConfig
 from llmpp.config import CONF_DIR
 from llmpp.data.corpus import load_corpus
 from llmpp.data.stats import corpus_stats
+from llmpp.results import DataResult
 from llmpp.stages.common import guarded, run_dir
 from llmpp.stages.resume import continue_run
 from llmpp.task import expand_tasks
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 
 def prepare(cfg: DictConfig) -> dict[str, Any]:
     """Build (or open) the corpus of every task in ``cfg.task``; their statistics by task."""
-    workers = cfg.build.get("workers")
+    workers = cfg.build.workers
     build = {
         "workers": int(workers) if workers else None,
         "chunk_pairs": int(cfg.build.chunk_pairs),
@@ -45,7 +46,7 @@ def prepare(cfg: DictConfig) -> dict[str, Any]:
     return out
 
 
-def run_data(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
+def run_data(cfg: DictConfig, out_dir: Path) -> DataResult:
     """Build every task's corpus (``llmpp.stages.resume``'s policy); writes ``data.json``.
 
     A killed build keeps the corpora it finished (they live in the cache, keyed by their
@@ -54,13 +55,13 @@ def run_data(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     cfg, out_dir = continue_run(cfg, out_dir, "data")
     result = prepare(cfg)
     write_json(out_dir / "data.json", result)
-    return result
+    return DataResult.from_json(result)
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="data_stage")
 @guarded
 def main(cfg: DictConfig) -> None:
-    print(json.dumps(run_data(cfg, run_dir()), indent=2))
+    print(json.dumps(run_data(cfg, run_dir()).to_json(), indent=2))
 
 
 if __name__ == "__main__":  # `python -m llmpp.stages.data`

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import hydra
 import yaml
@@ -13,6 +12,7 @@ from omegaconf import DictConfig
 from llmpp.config import CONF_DIR, build
 from llmpp.errors import InvalidArchitectureError, UserError
 from llmpp.metrics.efficiency import efficiency
+from llmpp.results import DescribeResult
 from llmpp.space.architecture import Architecture
 from llmpp.space.search_space import SearchSpace
 from llmpp.stages.common import guarded
@@ -37,8 +37,8 @@ def load_arch_file(path: str | Path, space: SearchSpace) -> Architecture:
         raise InvalidArchitectureError(f"{path}: {exc}") from None
 
 
-def describe(cfg: DictConfig) -> dict[str, Any]:
-    """The JSON payload ``llmpp describe`` prints."""
+def describe(cfg: DictConfig) -> DescribeResult:
+    """What ``llmpp describe`` prints as JSON."""
     space = build(cfg.space, "space")
     task = TaskSpec.from_config(cfg.task)
     arch = load_arch_file(cfg.arch, space)
@@ -56,13 +56,18 @@ def describe(cfg: DictConfig) -> dict[str, Any]:
     if latency is not None:
         payload["latency_ms"] = float(latency.predict([arch])[0])
         payload["hardware"] = {"name": str(cfg.hardware.name), **latency.describe()}
-    return payload
+    return DescribeResult.from_json(payload)
+
+
+def run_describe(cfg: DictConfig, out_dir: Path) -> DescribeResult:
+    """The stage's ``run``: ``describe`` (it prints and writes nothing, ``out_dir`` unused)."""
+    return describe(cfg)
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="describe")
 @guarded
 def main(cfg: DictConfig) -> None:
-    print(json.dumps(describe(cfg), indent=2))
+    print(json.dumps(describe(cfg).to_json(), indent=2))
 
 
 if __name__ == "__main__":  # `python -m llmpp.stages.<stage>`; DDP re-launches this way

@@ -14,22 +14,25 @@ import hydra
 from omegaconf import DictConfig
 
 from llmpp.config import CONF_DIR
-from llmpp.report.writer import Report, summary_line, write_report
+from llmpp.report.writer import write_report
+from llmpp.results import ReportResult
 from llmpp.stages.common import guarded, run_dir
 
 
-def run_report(cfg: DictConfig, out_dir: Path) -> Report:
+def run_report(cfg: DictConfig, out_dir: Path) -> ReportResult:
     """Compare the runs under ``cfg.dirs``; writes into ``cfg.out`` or ``out_dir``."""
-    target = Path(str(cfg.out)).expanduser() if cfg.get("out") else out_dir
-    return write_report([str(d) for d in cfg.dirs or []], target, plots=bool(cfg.plots))
+    target = Path(str(cfg.out)).expanduser() if cfg.out else out_dir
+    report = write_report([str(d) for d in cfg.dirs or []], target, plots=bool(cfg.plots))
+    return ReportResult(paths={name: str(path) for name, path in report.paths.items()},
+                        runs=len(report.runs), table=report.markdown)
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="report")
 @guarded
 def main(cfg: DictConfig) -> None:
-    report = run_report(cfg, run_dir())
-    print(report.markdown)
-    print(summary_line(report))
+    result = run_report(cfg, run_dir())
+    print(result.table)
+    print("wrote " + ", ".join(result.paths.values()))
 
 
 if __name__ == "__main__":  # `python -m llmpp.stages.report`

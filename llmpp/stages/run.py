@@ -25,6 +25,7 @@ from llmpp.errors import ConfigError
 from llmpp.pipeline.execute import run_steps
 from llmpp.pipeline.plan import uses_authors_gold
 from llmpp.pipeline.summary import build_summary, summary_table
+from llmpp.results import RunResult
 from llmpp.stages.common import guarded, run_dir
 from llmpp.task import TaskSpec
 from llmpp.utils.io import write_json
@@ -60,7 +61,7 @@ def preflight(cfg: DictConfig) -> None:
             )
 
 
-def run_pipeline(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
+def run_pipeline(cfg: DictConfig, out_dir: Path) -> RunResult:
     """Run or reuse every step; returns the ``summary.json`` payload."""
     preflight(cfg)
     results, reused = run_steps(cfg, group=f"run-{Path(out_dir).name}")
@@ -72,7 +73,7 @@ def run_pipeline(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
             cfg, results["latency"]["artifact"], best["arch"]
         )
     write_json(out_dir / "summary.json", summary)
-    return summary
+    return RunResult.from_json(summary)
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="run")

@@ -1,8 +1,9 @@
 """``llmpp search``: HS-NAS (or another algorithm) under a constraint.
 
-The search is assembled by ``llmpp.stages.searching.SearchBuilder`` from the search's
-settings (``conf/steps/search.yaml``: the algorithm ``search=``, the predictors it
-names, the constraint, ``init``, ``tracking``); this stage runs it resumably in the
+The search is assembled by ``llmpp.stages.searching.SearchBuilder`` from the ``search``
+node (the algorithm ``search=`` and the search's settings, ``conf/steps/search.yaml``: the
+predictors it names, ``search.init``, ``search.tracking``) and the constraint
+(``constraint=``); this stage runs it resumably in the
 run dir and writes ``search.json``, the best architecture's HAT YAML, the final
 population (and the Pareto set of multi-objective runs); everything is logged through
 ``logger=`` (its own W&B run).

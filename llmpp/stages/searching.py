@@ -1,11 +1,12 @@
-"""The one place a search is assembled from a stage's config (``SearchSettings``).
+"""The one place a search is assembled from a stage's config.
 
 ``llmpp search``, the pipeline's search step (which runs ``llmpp search``'s function)
-and ``llmpp supernet callbacks=search`` all get their searches from ``SearchBuilder``:
-the algorithm (``search=``), the predictors it names (``predictors.<name>``, their
-checkpoints), the constraint bound to the task and space, the first population
-(``init``) and the tracking settings. The library below receives the built objects
-(``llmpp.search.session.SearchSession``), never a config.
+and ``llmpp supernet callbacks=search`` all get their searches from ``SearchBuilder``.
+The ``search`` node holds the algorithm's keys (``search=hs_nas``, ``search.iterations``)
+and the search's own settings (``SearchSettings``: ``search.predictors.<name>`` and their
+checkpoints, the first population ``search.init``, ``search.tracking``), split here by
+the schema; the constraint (``constraint=``) is bound to the task and space. The library
+below receives the built objects (``llmpp.search.session.SearchSession``), never a config.
 
 Each part is built once: the constraint per space, each predictor the first time an
 algorithm names it; only the algorithm is new per search (its state is the search).
@@ -18,10 +19,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, open_dict
 
 from llmpp.config import build
-from llmpp.config_schema import InitSettings
+from llmpp.config_schema import InitSettings, SearchSettings
 from llmpp.constraints import AllOf, Constraint, MaxGFLOPs, bind
 from llmpp.errors import ConfigError
 from llmpp.predictors.base import Predictor
@@ -37,6 +38,18 @@ CHECKPOINT_KEYS = {"supernet": "supernet_checkpoint", "llm_distill": "distill_ch
 # The first population's kinds: the schema's (a run's step config is checked again here).
 INIT_KINDS = next(f for f in dataclasses.fields(InitSettings)
                   if f.name == "kind").metadata["choices"]
+# The search's own keys in the ``search`` node; the others are the algorithm's.
+STEP_KEYS = frozenset(f.name for f in dataclasses.fields(SearchSettings))
+
+
+def algorithm_config(node: DictConfig) -> DictConfig:
+    """The algorithm's block of a ``search`` node (its step settings left out); a copy
+    under the same parent, so its interpolations resolve as in the node."""
+    block = node.copy()
+    with open_dict(block):
+        for key in STEP_KEYS & set(block):
+            block.pop(key)
+    return block
 
 
 def latency_predictor(cfg: DictConfig, space: SearchSpace, task: TaskSpec) -> Any:
@@ -54,7 +67,8 @@ def latency_predictor(cfg: DictConfig, space: SearchSpace, task: TaskSpec) -> An
 
 
 class SearchBuilder:
-    """Builds searches from a config holding ``SearchSettings`` (and seed, task, space).
+    """Builds searches from a stage's config: its ``search`` node (the algorithm and the
+    ``SearchSettings``), ``constraint``, ``hardware``, seed.
 
     Args:
         cfg: the stage's config (``llmpp search``, ``llmpp supernet`` or a run's step).
@@ -62,10 +76,11 @@ class SearchBuilder:
     """
 
     def __init__(self, cfg: DictConfig, task: TaskSpec) -> None:
-        if str(cfg.init.kind) not in INIT_KINDS:
-            raise ConfigError(f"init.kind={cfg.init.kind!r} is unknown; choose one of: "
-                              f"{', '.join(INIT_KINDS)}")
-        self.cfg, self.task, self.seed = cfg, task, int(cfg.seed)
+        self.cfg, self.settings = cfg, cfg.search
+        if str(self.settings.init.kind) not in INIT_KINDS:
+            raise ConfigError(f"search.init.kind={self.settings.init.kind!r} is unknown; "
+                              f"choose one of: {', '.join(INIT_KINDS)}")
+        self.task, self.seed = task, int(cfg.seed)
         self._constraints: dict[str, Constraint | None] = {}
         self._predictors: dict[str, Predictor] = {}
         self._ready: set[str] = set()  # built predictors already set up
@@ -89,8 +104,8 @@ class SearchBuilder:
 
     def algorithm(self, space: SearchSpace) -> SearchAlgorithm:
         """A fresh algorithm (``search=``) for ``space`` under the constraint."""
-        return build(self.cfg.search, "search", space=space, constraint=self.constraint(space),
-                     seed=self.seed)
+        return build(algorithm_config(self.settings), "search", space=space,
+                     constraint=self.constraint(space), seed=self.seed)
 
     def prepare(self, space: SearchSpace, *, provided: tuple[str, ...] = ()) -> None:
         """Build the first search's algorithm, its constraint and its predictors now, so a
@@ -106,8 +121,8 @@ class SearchBuilder:
     def predictors(self, names: list[str], provided: Mapping[str, Predictor]
                    ) -> dict[str, Predictor]:
         """The predictors ``names`` asks for: ``provided`` ones, else built once from
-        ``predictors.<name>`` (a name configured nowhere is left to the scorer to name)."""
-        configured = self.cfg.get("predictors") or {}
+        ``search.predictors.<name>`` (a name configured nowhere is left to the scorer)."""
+        configured = self.settings.predictors or {}
         out: dict[str, Predictor] = {}
         for name in names:
             if name in provided:
@@ -119,8 +134,8 @@ class SearchBuilder:
                 if "checkpoint" in node and not node.checkpoint:
                     key = CHECKPOINT_KEYS.get(name, f"predictors.{name}.checkpoint")
                     raise ConfigError(f"the search ranks with {name} but its checkpoint is "
-                                      f"not set; pass {key}=<path>")
-                out[name] = self._predictors[name] = build(node, f"predictors.{name}")
+                                      f"not set; pass search.{key}=<path>")
+                out[name] = self._predictors[name] = build(node, f"search.predictors.{name}")
         return out
 
     def session(self, *, space: SearchSpace, out_dir: Path, tracker: SearchTracker,
@@ -133,7 +148,7 @@ class SearchBuilder:
             out_dir: the search's directory.
             tracker: where its metrics go.
             provided: predictors the caller already holds (the in-memory supernet).
-            progress: show progress (None: ``tracking.progress``).
+            progress: show progress (None: ``search.tracking.progress``).
         """
         algorithm, self._prepared = self._prepared, None
         if algorithm is None or algorithm.space.hash() != space.hash():
@@ -147,7 +162,7 @@ class SearchBuilder:
                             if n in fresh or n not in self._ready},
                            task=self.task, space=space, seed=self.seed, run_dir=out_dir)
         self._ready.update(n for n in predictors if n not in fresh)
-        tracking = self.cfg.tracking
+        tracking = self.settings.tracking
         return SearchSession(
             out_dir=out_dir, algorithm=algorithm, predictors=predictors, task=self.task,
             space=space, constraint=self.constraint(space), hardware=self.hardware,
@@ -158,26 +173,27 @@ class SearchBuilder:
         )
 
     def tracker(self, out_dir: Path) -> SearchTracker:
-        """The stage's own logger (``logger=``, tagged ``tracking.tags``) as a tracker."""
+        """The stage's own logger (``logger=``, tagged ``search.tracking.tags``) as a tracker."""
         from llmpp.tracking.loggers import build_logger
         from llmpp.tracking.run_names import stage_run_names
 
-        tags = list(self.cfg.tracking.tags) or None
+        tags = list(self.settings.tracking.tags) or None
         logger = build_logger(self.cfg.get("logger"), out_dir,
                               **stage_run_names("search", self.task.name), tags=tags)
         return SearchTracker(logger)
 
     def first_population(self, algorithm: SearchAlgorithm, space: SearchSpace
                          ) -> dict[str, Any] | None:
-        """Apply ``init`` to ``algorithm``; what ``search.json`` records (None: random)."""
-        init = self.cfg.init
+        """Apply ``search.init`` to ``algorithm``; what ``search.json`` records (None: random)."""
+        init = self.settings.init
         if str(init.kind) == "random":
             return None
         from llmpp.search.llm_init import LLMArchitectureProposer, demonstrations
 
         if not self.cfg.get("llm") or not self.cfg.get("benchmark"):
-            raise ConfigError("init.kind=llm needs an llm and the gold data's benchmark "
-                              "config; use `llmpp search` or `llmpp run`, or pass init.kind=random")
+            raise ConfigError("search.init.kind=llm needs an llm and the gold data's benchmark "
+                              "config; use `llmpp search` or `llmpp run`, or pass "
+                              "search.init.kind=random")
         gold = build(self.cfg.benchmark, "benchmark")
         proposer = LLMArchitectureProposer(
             llm=build(self.cfg.llm, "llm"), space=space, task=self.task,
@@ -194,12 +210,12 @@ class SearchBuilder:
 
 
 def gflops_budget(init: DictConfig, constraint: Constraint | None) -> float:
-    """The template's budget: ``init.gflops``, else the GFLOPs constraint's limit."""
+    """The template's budget: ``search.init.gflops``, else the GFLOPs constraint's limit."""
     if init.gflops:
         return float(init.gflops)
     members = constraint.constraints if isinstance(constraint, AllOf) else [constraint]
     for member in members:
         if isinstance(member, MaxGFLOPs):
             return float(member.limit)
-    raise ConfigError("search init.kind=llm needs a GFLOPs budget: pass init.gflops=<GFLOPs> "
-                      "or constraint=gflops constraint.limit=<GFLOPs>")
+    raise ConfigError("search.init.kind=llm needs a GFLOPs budget: pass "
+                      "search.init.gflops=<GFLOPs> or constraint=gflops constraint.limit=<GFLOPs>")

@@ -111,16 +111,16 @@ HOW: dict[str, How] = {
     "llmpp report multirun/benchmark/<time> outputs/search/<time>": How("slow"),
     "llmpp search search=evolution constraint=latency constraint.limit=20 "
     "hardware.latency_predictor=<latency run dir>/latency_predictor.pt "
-    "supernet_checkpoint=<supernet run dir>/checkpoints/last.ckpt "
-    "distill_checkpoint=<distill run dir>/distill.ckpt": How(
+    "search.supernet_checkpoint=<supernet run dir>/checkpoints/last.ckpt "
+    "search.distill_checkpoint=<distill run dir>/distill.ckpt": How(
         "compose", why="tests/search/test_search_stage.py and the latency constraint tests"),
-    "llmpp supernet callbacks=search search=hs_nas distill_checkpoint=<distill.ckpt> "
+    "llmpp supernet callbacks=search search=hs_nas search.distill_checkpoint=<distill.ckpt> "
     "constraint=gflops constraint.limit=0.06": How(
         "compose", why="tests/search/test_search_callback.py trains with the callback"),
     "llmpp supernet resume=<supernet run dir>": How(
         "compose", why="tests/supernet/test_supernet_stage.py resumes a killed run"),
-    "llmpp search experiment=hsnas_fast supernet_checkpoint=<ckpt> distill_checkpoint=<ckpt> "
-    "constraint=gflops constraint.limit=0.06": How(
+    "llmpp search experiment=hsnas_fast search.supernet_checkpoint=<ckpt> "
+    "search.distill_checkpoint=<ckpt> constraint=gflops constraint.limit=0.06": How(
         "compose", why="tests/presets/test_presets_smoke.py runs every preset"),
     "llmpp run search.iterations=20 constraint=params constraint.limit=2e6": How(
         "compose", why="tests/pipeline/test_pipeline_run.py runs the pipeline"),

@@ -159,15 +159,16 @@ CASES: dict[str, Case] = {
     "search-unknown-algorithm": Case(lambda f, g: ["search", "search=nope"], ("search=nope",),
                                      slow=True),
     "search-truncated-checkpoints": Case(
-        lambda f, g: ["search", "logger=none", f"supernet_checkpoint={f.path('trunc.ckpt')}",
-                      f"distill_checkpoint={f.path('trunc.ckpt')}"],
+        lambda f, g: ["search", "logger=none",
+                      f"search.supernet_checkpoint={f.path('trunc.ckpt')}",
+                      f"search.distill_checkpoint={f.path('trunc.ckpt')}"],
         ("trunc.ckpt",),
     ),
     "search-garbage-latency-artifact": Case(
         lambda f, g: ["search", "logger=none", "constraint=latency",
                       f"hardware.latency_predictor={f.path('garbage.pt')}",
-                      f"supernet_checkpoint={f.path('trunc.ckpt')}",
-                      f"distill_checkpoint={f.path('trunc.ckpt')}"],
+                      f"search.supernet_checkpoint={f.path('trunc.ckpt')}",
+                      f"search.distill_checkpoint={f.path('trunc.ckpt')}"],
         ("garbage.pt", "latency predictor"), slow=True,
     ),
     "search-non-numeric-limit": Case(

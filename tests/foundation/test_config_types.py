@@ -75,8 +75,10 @@ def test_every_group_option_passes_the_check(option: str) -> None:
     """Each option file's blocks against their targets (no composition: its own keys)."""
     data = load_option(CONF / option)
     group = option.split("/")[0]
-    # Checked as the slot of the first root schema that offers the group.
-    root = next(r for r in ROOTS.values() if group in {f.name for f in dataclasses.fields(r)})
+    # Checked as the slot of the first root schema (or the search's settings, which hold
+    # `predictors`) that offers the group.
+    root = next(r for r in [*ROOTS.values(), SearchSettings]
+                if group in {f.name for f in dataclasses.fields(r)})
     checker = _Checker()
     checker.schema({group: data}, root, "")
     assert checker.problems == []
@@ -109,14 +111,20 @@ BAD_OVERRIDES = {
     # Plain settings typed by the schema, in a run's step block and in the search's own.
     "run-gold-split": (["run", "gold.split.demos=three"],
                        ("gold.split.demos='three'", "expected int")),
-    "tracking": (["search", "tracking.table_rows=all"],
-                 ("tracking.table_rows='all'", "expected int | None")),
-    "tracking-typo": (["search", "tracking.table_rowz=3"],
-                      ("tracking.table_rowz: unknown key", "did you mean table_rows?")),
+    "tracking": (["search", "search.tracking.table_rows=all"],
+                 ("search.tracking.table_rows='all'", "expected int | None")),
+    "tracking-typo": (["search", "search.tracking.table_rowz=3"],
+                      ("search.tracking.table_rowz: unknown key", "did you mean table_rows?")),
+    "run-search-step": (["run", "search.init.count=abc"],
+                        ("search.init.count='abc'", "expected int")),
+    "search-step-typo": (["search", "search.distil_checkpoint=/d"],
+                         ("search.distil_checkpoint: unknown key",
+                          "did you mean distill_checkpoint?")),
     # `+key=` adds a key Hydra would take: the schema still refuses it.
     "appended-root-key": (["label", "+n_arch=3"],
                           ("n_arch: unknown key", "did you mean n_archs?")),
-    "choice": (["run", "init.kind=lm"], ("init.kind='lm'", "expected 'random' | 'llm'")),
+    "choice": (["run", "search.init.kind=lm"],
+               ("search.init.kind='lm'", "expected 'random' | 'llm'")),
     "group-option": (["search", "search=evolutio"],
                      ("search=evolutio: no such option", "did you mean evolution?")),
     "target-param-not-set": (["supernet", "trainer.min_steps=3"],
@@ -176,27 +184,30 @@ def test_guarded_stage_checks_its_config_before_running(capsys) -> None:
 
 def test_every_run_step_block_is_typed_by_its_stages_settings() -> None:
     """The registry names each stage's schema; `llmpp run`'s block of a step is that
-    schema, and the search step's settings are the run's root (SearchSettings)."""
+    schema, and the search step's settings share the `search` node with the algorithm
+    (a step group typed by SearchSettings)."""
     from llmpp.registry import stage, steps
 
     hints = typing.get_type_hints(RunConfig)
+    slots = {f.name: f for f in dataclasses.fields(RunConfig)}
     for step in steps():
         module, _, name = str(stage(step.stage).schema).partition(":")
         schema = getattr(importlib.import_module(module), name)
-        if step.block:
-            assert hints[step.block] is schema, step.name
+        if step.nested:
+            assert slots[step.block].metadata["settings"] == schema.__name__, step.name
         else:
-            assert issubclass(RunConfig, schema), step.name
+            assert hints[step.block] is schema, step.name
 
 
 def test_the_search_settings_are_written_once() -> None:
-    """init, tracking and the checkpoints live in conf/steps/search.yaml only."""
-    own = {f.name for f in dataclasses.fields(SearchSettings)} - {
-        "search", "constraint", "predictors", "hardware"}
-    users = [p for p in CONF.glob("*.yaml") if "steps/search@_here_" in p.read_text()]
+    """init, tracking and the checkpoints live in conf/steps/search.yaml only: the stages
+    that search merge it into their `search` node and set none of its keys themselves."""
+    own = {f.name for f in dataclasses.fields(SearchSettings)} - {"predictors"}
+    users = [p for p in CONF.glob("*.yaml") if "steps/search@search" in p.read_text()]
     assert {p.stem for p in users} == {"search", "supernet", "run"}
     for path in users:
-        keys = set(yaml.safe_load(path.read_text()) or {})
+        doc = yaml.safe_load(path.read_text()) or {}
+        keys = set(doc) | set(doc.get("search") or {})
         assert not keys & own, f"{path.name} repeats {sorted(keys & own)}"
 
 
@@ -210,7 +221,9 @@ def test_no_stage_repeats_a_schema_default_in_code() -> None:
     """`cfg.get("<key>", <default>)` for a key the schema has writes its default twice."""
     pattern = re.compile(r"""\b(?:cfg|init|tracking)(?:\.\w+)*\.get\(\s*["'](\w+)["']\s*,""")
     found = []
-    for path in sorted((CONF.parent / "llmpp" / "stages").glob("*.py")):
+    code = CONF.parent / "llmpp"
+    for path in sorted(p for part in ("stages", "search", "pipeline", "hardware", "distill")
+                       for p in (code / part).glob("*.py")):
         for match in pattern.finditer(path.read_text()):
             if match.group(1) in SCHEMA_KEYS:
                 found.append(f"{path.name}: {match.group(0)}")
@@ -263,6 +276,12 @@ SEARCH = {"_target_": "llmpp.search.hs_nas.HSNAS", "iterations": 3,
                         "members": [{"_target_": "llmpp.predictors.recorded.RecordedPredictor",
                                      "colum": "HAT"}]}},
          "benchmark", "predictor.members[0].colum: unknown key"),
+        # The search node: its step settings typed by SearchSettings, the rest by the
+        # algorithm's signature (a near step key named for a typo).
+        ({"search": {**SEARCH, "init": {"count": "x"}}}, "search",
+         "search.init.count='x': expected int"),
+        ({"search": {**SEARCH, "trackin": {}}}, "search",
+         "search.trackin: unknown key of llmpp.search.hs_nas.HSNAS (did you mean tracking?)"),
         # An unknown root key; a target that does not exist.
         ({"iterations": 3}, "search", "iterations: unknown key"),
         ({"search": {"_target_": "llmpp.search.nope.Nope"}}, "search",
@@ -277,20 +296,21 @@ def test_checker_rules(config: dict, name: str, fragment: str) -> None:
 
 def test_what_is_valid_passes() -> None:
     ok = {
-        "search": SEARCH,
         "constraint": {"_target_": "llmpp.constraints.MaxGFLOPs", "_partial_": True, "limit": 3},
         "llm": {"_target_": "llmpp.llm.local.LocalBackend", "timeout": 5, "concurrency": 2},
         # A logger's **kwargs go to W&B: any extra key is W&B's to judge.
         "logger": {"_target_": "llmpp.tracking.loggers.wandb_logger", "entity": "me"},
-        "tracking": {"tags": ["a"], "table_rows": None},  # None where the table allows it
-        "supernet_checkpoint": "${oc.env:HOME}/x.ckpt",  # interpolations: checked at source
+        # The search's own settings beside the algorithm's keys.
+        "search": {**SEARCH, "tracking": {"tags": ["a"], "table_rows": None},  # None allowed
+                   "supernet_checkpoint": "${oc.env:HOME}/x.ckpt"},  # checked at source
         "hydra": {"anything": 1},
     }
     assert problems(ok) == []
 
 
 def test_check_config_raises_one_config_error_line_and_counts_the_rest() -> None:
-    cfg = OmegaConf.create({"seedd": 0, "resumee": 1, "tracking": {"tagz": 1, "progres": 2}})
+    cfg = OmegaConf.create({"seedd": 0, "resumee": 1,
+                            "search": {"tracking": {"tagz": 1, "progres": 2}}})
     with pytest.raises(ConfigError) as info:
         check_config(cfg, "search")
     message = str(info.value)

@@ -36,7 +36,7 @@ def test_describe_shows_predicted_latency(compose, tmp_path, mini_space):
     expected = LatencyPredictor.load(artifact).predict([arch])[0]
     assert payload["latency_ms"] == pytest.approx(expected)
     assert payload["hardware"]["name"] == "cpu" and payload["hardware"]["model"] == "linear"
-    json.dumps(payload)  # printable
+    json.dumps(payload.to_json())  # printable
     plain = describe(compose("describe", [*MINI, f"arch={_arch_file(tmp_path, arch)}"]))
     assert "latency_ms" not in plain
 
@@ -53,11 +53,11 @@ def test_describe_refuses_artifact_of_another_space(compose, tmp_path, mini_spac
 
 def _toy_search(compose, overrides):
     cfg = compose("search", ["logger=none", "search=hs_nas", *SMALL_SEARCH, *overrides])
-    cfg.predictors = OmegaConf.create({
+    cfg.search.predictors = OmegaConf.create({
         name: {"_target_": "llmpp.testing.toy.ToyPredictor", "seed": seed, "label": name}
         for name, seed in (("supernet", 1), ("llm_distill", 2))
     })
-    cfg.tracking.progress = False
+    cfg.search.tracking.progress = False
     return cfg
 
 

@@ -52,10 +52,12 @@ def test_every_shared_and_block_key_is_in_the_content_with_its_value(run_cfg, st
     plain = OmegaConf.to_container(expected, resolve=True)
     inputs = {dotted.split(".")[0] for dotted in step.inputs}
     shared = [k for k in step.shared if k in run_cfg and k not in RUN_ONLY]
-    block = list(run_cfg[step.block]) if step.block else []
+    # A nested block (the search's) keeps its name; the others are the step's root.
+    nested = [step.block] if step.nested else []
+    block = list(run_cfg[step.block]) if step.block and not step.nested else []
     resume = {"resume"} if stage(step.stage).resume else set()  # only where honoured
-    assert set(got) == {*shared, *block, *inputs, *resume}
-    for key in shared:
+    assert set(got) == {*shared, *nested, *block, *inputs, *resume}
+    for key in [*shared, *nested]:
         assert got[key] == plain[key], f"{step.name}: {key}"
     for key in block:
         if key not in inputs:  # an input replaces the block's placeholder

@@ -36,17 +36,13 @@ def test_the_readme_stage_table_is_the_registry() -> None:
 
 def test_run_yaml_places_one_step_block_per_registered_step() -> None:
     defaults = OmegaConf.load(ROOT / "conf" / "run.yaml").defaults
-    placed, at_root = {}, set()
+    placed = {}
     for entry in defaults:
         text = str(entry)
         if text.startswith("steps/"):
             stage, _, block = text.removeprefix("steps/").partition("@")
-            if block == "_here_":  # a step whose settings sit at the root (the search)
-                at_root.add(stage)
-            else:
-                placed[block] = stage
-    assert placed == registry.run_blocks()
-    assert at_root <= {step.stage for step in steps() if step.block is None}
+            placed[block] = stage
+    assert placed == registry.run_blocks()  # the search's too: steps/search@search
 
 
 def test_usage_lists_every_registered_stage(capsys) -> None:
@@ -66,6 +62,18 @@ def test_every_stage_has_its_module_config_and_functions(spec: StageSpec) -> Non
     assert spec.run is None or spec.run in defined
     assert (ROOT / "conf" / f"{spec.config}.yaml").is_file()
     assert f'config_name="{spec.config}"' in Path(origin).read_text()
+
+
+@pytest.mark.parametrize("spec", list(stages().values()), ids=lambda s: s.name)
+def test_every_stage_returns_its_declared_result_type(spec: StageSpec) -> None:
+    """Every stage has ``run`` returning the ``StageResult`` its spec declares (read from
+    the function's annotation in the source: no torch import)."""
+    assert spec.run is not None and spec.result is not None, spec.name
+    assert issubclass(spec.result, StageResult) and spec.result is not StageResult
+    tree = ast.parse(Path(importlib.util.find_spec(spec.module).origin).read_text())
+    [run] = [node for node in tree.body
+             if isinstance(node, ast.FunctionDef) and node.name == spec.run]
+    assert ast.unparse(run.returns) == spec.result.__name__, spec.name
 
 
 def test_every_step_runs_a_stage_with_a_run_function_and_result_type() -> None:

@@ -34,6 +34,9 @@ BLOCK_OVERRIDES = [
     ("search", "search.iterations=3", "search.iterations", 3),
     ("search", "search.population_size=9", "search.population_size", 9),
     ("search", "constraint.limit=0.05", "constraint.limit", 0.05),
+    # The search step's own settings, beside the algorithm's keys.
+    ("search", "search.init.count=4", "search.init.count", 4),
+    ("search", "search.tracking.table_rows=50", "search.tracking.table_rows", 50),
     ("retrain", "retrain.trainer.max_steps=13", "trainer.max_steps", 13),
     ("retrain", "retrain.beam=4", "beam", 4),
 ]
@@ -62,6 +65,7 @@ def test_a_preset_budget_yields_to_the_command_line(compose) -> None:
 def test_every_stage_key_exists_in_its_step_block(step, compose) -> None:
     """The run's block holds every key of the stage's own settings (all settable)."""
     stage = compose(step.stage)
+    stage = stage[step.block] if step.nested else stage  # the search: its `search` node
     block = compose("run")[step.block]
     assert set(block) <= set(stage), "a run block key the stage does not know"
     own = set(OmegaConf.load(f"conf/steps/{step.stage}.yaml")) - {"defaults"}
@@ -73,10 +77,11 @@ def test_shared_choices_and_inputs_flow_into_steps(compose) -> None:
     search = step_config(run_cfg, STEPS["search"], RESULTS)
     assert search.space.name == "hat_space0" and search.task.name == "wmt14_en_de"
     assert search.seed == 7
-    assert search.supernet_checkpoint == "/s/last.ckpt"
-    assert search.distill_checkpoint == "/d/distill.ckpt"
+    assert search.search.supernet_checkpoint == "/s/last.ckpt"
+    assert search.search.distill_checkpoint == "/d/distill.ckpt"
     assert search.hardware.latency_predictor == "/l/latency_predictor.pt"
-    assert search.predictors.supernet.checkpoint == "/s/last.ckpt"  # interpolated at the step
+    # Interpolated at the step.
+    assert search.search.predictors.supernet.checkpoint == "/s/last.ckpt"
     gold = step_config(run_cfg, STEPS["gold"], RESULTS)
     assert gold.supernet_checkpoint == "/s/last.ckpt" and gold.sample_seed == 7
     assert gold.optim.total_steps == gold.trainer.max_steps == 200

@@ -75,8 +75,8 @@ def test_the_paper_retrain_uses_hats_bleu_and_the_paper_distill(compose) -> None
     assert (retrain.max_len_a, retrain.max_len_b) == (0, 200)  # HAT's test.sh
     assert retrain.score_checkpoint == "best"  # HAT's checkpoint_best.pt
     search = step_config(cfg, STEPS["search"], {})
-    assert search.predictors.supernet.valid_limit is None
-    assert search.predictors.supernet.label_smoothing == 0.1
+    assert search.search.predictors.supernet.valid_limit is None
+    assert search.search.predictors.supernet.label_smoothing == 0.1
     distill = step_config(cfg, STEPS["distill"], {})
     assert (distill.regressor.steps, distill.regressor.lr) == (15000, 1.0e-5)
     assert distill.regressor.features == "authors"  # (1 + mean raw) / 3

@@ -118,10 +118,10 @@ def smoke_search(cfg, tmp: Path) -> None:
 
     with open_dict(cfg):
         for name in ("supernet", "llm_distill"):
-            cfg.predictors[name] = {"_target_": "llmpp.testing.toy.ToyPredictor", "seed": 1}
+            cfg.search.predictors[name] = {"_target_": "llmpp.testing.toy.ToyPredictor", "seed": 1}
         cfg.search.iterations, cfg.search.population_size = 2, 8
         cfg.logger = {"_target_": None}
-        cfg.tracking.progress = False
+        cfg.search.tracking.progress = False
     payload = run_search(cfg, tmp)
     assert len(payload["iterations"]) == 2
 

@@ -114,7 +114,7 @@ def test_report_stage_writes_into_out_when_given(tmp_path, make_run, compose):
     run = make_run(tmp_path / "run", "benchmark.json", benchmark_payload("linear", 0.5, 0.2))
     cfg = compose("report", [f"dirs=['{run}']", f"out={tmp_path / 'chosen'}", "plots=false"])
     report = run_report(cfg, tmp_path / "run_dir")
-    assert report.paths["markdown"] == tmp_path / "chosen" / "report.md"
+    assert report.paths["markdown"] == str(tmp_path / "chosen" / "report.md")
     assert (tmp_path / "chosen" / "report.csv").is_file()
     assert not (tmp_path / "run_dir").exists()
     assert not list((tmp_path / "chosen").glob("*.png"))

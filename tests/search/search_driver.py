@@ -19,12 +19,12 @@ def toy_config(overrides: list[str], delay: float = 0.0):
     for key, value in SMALL.items():  # small budgets unless the overrides set them
         if key in cfg.search and not any(o.startswith(f"search.{key}=") for o in overrides):
             cfg.search[key] = value
-    cfg.predictors = OmegaConf.create({
+    cfg.search.predictors = OmegaConf.create({
         name: {"_target_": "llmpp.testing.toy.ToyPredictor", "seed": seed, "noise": 0.3,
                "label": name, "delay_per_arch": delay}
         for name, seed in (("supernet", 1), ("llm_distill", 2))
     })
-    cfg.tracking.progress = False
+    cfg.search.tracking.progress = False
     return cfg
 
 

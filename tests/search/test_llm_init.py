@@ -114,7 +114,7 @@ def test_prompt_is_the_authors_generation_template(mini_space, gold_root, tmp_pa
     assert "$$$" not in prompt and "exactly 2.5 GFLOPs" in prompt
     assert "identify 10 configurations" in prompt
     assert prompt.startswith(raw.split("$$$")[0]) and prompt.count("BLEU: ") == 10
-    with pytest.raises(ConfigError, match="search.init=random"):
+    with pytest.raises(ConfigError, match="search.init.kind=random"):
         LLMArchitectureProposer(
             llm=proposer.llm,
             space=mini_space,

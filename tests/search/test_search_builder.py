@@ -52,5 +52,5 @@ def test_supernet_search_callback_fails_before_training_without_a_checkpoint(tmp
 
 
 def test_an_unknown_init_kind_is_refused_before_building(tmp_path) -> None:
-    with pytest.raises(ConfigError, match="init.kind='lm'"):
-        _builder(["init.kind=lm"])
+    with pytest.raises(ConfigError, match="search.init.kind='lm'"):
+        _builder(["search.init.kind=lm"])

@@ -17,8 +17,9 @@ from llmpp.testing.fake_llm_server import FakeLLMServer
 def _overrides(url: str, gold_root, limit: float) -> list[str]:
     return [
         "task=wmt14_en_de", "space=hat_space0", "search=evolution", "logger=none",
-        "search.iterations=1", "search.population_size=8", "init.kind=llm", "init.count=4",
-        "init.max_rounds=1", "llm=openai_compatible", f"llm.base_url={url}", "llm.model=fake",
+        "search.iterations=1", "search.population_size=8", "search.init.kind=llm",
+        "search.init.count=4", "search.init.max_rounds=1", "llm=openai_compatible",
+        f"llm.base_url={url}", "llm.model=fake",
         "llm.backoff_base=0.01", f"benchmark.root={gold_root}", "constraint=gflops",
         f"constraint.limit={limit}",
     ]

@@ -18,7 +18,7 @@ def test_search_wandb_offline_run(tmp_path, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     overrides = ["logger=wandb", "search=optuna_nsga2", "search.trials_per_iteration=10",
                  "search.population_size=10", "search.iterations=3",
-                 "tracking.tags=[smoke,ci]"]
+                 "search.tracking.tags=[smoke,ci]"]
     run_search(toy_config(overrides), tmp_path)
     runs = list((tmp_path / "wandb").glob("offline-run-*"))
     assert len(runs) == 1, "one offline W&B run in the run dir"
@@ -37,7 +37,8 @@ def test_search_wandb_offline_run(tmp_path, monkeypatch):
     assert list(images.glob("scores_*.png")), "the score-by-iteration plot image"
     assert (tmp_path / "scores.png").is_file()
     config = read_run(path).config  # the stage's whole resolved config, not a selection
-    assert config["search"]["iterations"] == 3 and config["tracking"]["tags"] == ["smoke", "ci"]
+    assert config["search"]["iterations"] == 3
+    assert config["search"]["tracking"]["tags"] == ["smoke", "ci"]
     for path in tmp_path.rglob("*"):
         if path.is_file():
             assert SECRET.encode() not in path.read_bytes(), f"secret leaked into {path}"

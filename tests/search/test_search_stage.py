@@ -55,7 +55,7 @@ def test_search_nsga2_writes_pareto(tmp_path):
 
 def test_search_missing_predictor_is_a_config_error(tmp_path):
     cfg = toy_config(["logger=none"])
-    cfg.predictors = {"supernet": cfg.predictors.supernet}
+    cfg.search.predictors = {"supernet": cfg.search.predictors.supernet}
     with pytest.raises(ConfigError, match="llm_distill"):
         run_search(cfg, tmp_path)
 
@@ -84,4 +84,4 @@ def test_search_with_gflops_constraint(tmp_path):
 def test_search_cli_without_checkpoints_exits_2(tmp_path):
     proc = run_cli(["search", "logger=none", f"hydra.run.dir={tmp_path / 'run'}"])
     assert proc.returncode == 2, proc.stderr
-    assert "distill_checkpoint=<path>" in proc.stderr and "Traceback" not in proc.stderr
+    assert "search.distill_checkpoint=<path>" in proc.stderr and "Traceback" not in proc.stderr

@@ -84,7 +84,7 @@ def test_paper_preset_scores_all_validation_pairs_with_label_smoothing(
                                vocab_size=200, task=OmegaConf.to_container(task))
     search = step_config(compose("run", ["experiment=hsnas_wmt14_en_de_100ms"]),
                          next(s for s in steps() if s.name == "search"), {})
-    node = OmegaConf.to_container(search.predictors.supernet, resolve=False)
+    node = OmegaConf.to_container(search.search.predictors.supernet, resolve=False)
     node["checkpoint"] = None
     data = TranslationDataModule(OmegaConf.to_container(task), max_tokens=4096)
     data.setup()
