@@ -151,6 +151,7 @@ def smoke_run(name: str, cfg) -> None:
     from llmpp.config import build
     from llmpp.pipeline.plan import step_config, uses_authors_gold
     from llmpp.registry import steps as registered_steps
+    from llmpp.stages.searching import algorithm_config
     from llmpp.task import TaskSpec
     from llmpp.testing.settings import measure_config
 
@@ -168,9 +169,9 @@ def smoke_run(name: str, cfg) -> None:
         assert step_config(cfg, steps[step], {}).task.name == cfg.task.name
     space = build(cfg.space, "space")
     task = TaskSpec.from_config(cfg.task)
-    tiny = OmegaConf.merge(search.search, {"population_size": 6, "parents": 2, "mutations": 2,
-                                           "crossovers": 2, "iterations": 2,
-                                           "schedule": {"switch_at": 1}})
+    small = {"population_size": 6, "parents": 2, "mutations": 2, "crossovers": 2,
+             "iterations": 2, "schedule": {"switch_at": 1}}
+    tiny = OmegaConf.merge(algorithm_config(search.search), small)
     assert build(tiny, "search", space=space) is not None
     limit = build(cfg.constraint, "constraint")(latency=lambda arch: 1.0)
     if name.endswith("ms"):
