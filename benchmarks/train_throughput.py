@@ -1,0 +1,328 @@
+"""Training tokens/s of the supernet and a standalone model against the core's GEMM limit.
+
+For the demo's widths (``llmpp run``'s defaults: space hat_mini, task synthetic_en_de,
+the data group's token budget per batch, the model group's dropout and smoothing) and
+a few sub-networks (the largest, the smallest, ``--archs`` sampled ones), one process
+times side by side, interleaved, on the same training batches:
+
+* ``bound``: the bare fp32 matrix multiplies of one training step at the step's own
+  shapes — every GEMM the forward pass issues (recorded from the real model), plus the
+  two the backward pass needs per GEMM (gradient of the input, of the weight), with
+  contiguous operands and preallocated outputs. Nothing else (no attention, softmax,
+  dropout, optimiser): the most any implementation of this step could reach on this core;
+* ``supernet``: the SuperTransformer with the sub-network active — forward, the
+  label-smoothed loss, backward, Adam — in a plain loop;
+* ``standalone``: the exported model of the same sub-network, same loop;
+* ``lightning``: the demo's own ``TranslationModule.training_step`` under a Lightning
+  Trainer (logging, optimiser hooks, LR scheduler), time per batch from a callback.
+
+Rates are target tokens (not padding) per CPU second of this process (a job that
+shares the core does not count against us) and each is given as a ratio to the
+bound, a figure that survives a noisy shared machine (absolute rates do not). Then the
+largest sub-network's supernet step is split: timed sections (forward, loss, backward,
+optimiser) and torch.profiler's operator self-times by kind (GEMMs, attention, dropout
+masks, the loss, the rest), Python/dispatch as the time no operator accounts for, plus
+Lightning's and the DataLoader's cost per batch. One thread by default: a per-core
+bound that other jobs on the machine disturb least. Usage:
+
+    .venv/bin/python benchmarks/train_throughput.py [--threads 1] [--batches 4] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+
+import lightning as L
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils._python_dispatch import TorchDispatchMode
+
+from llmpp.config import build, compose
+from llmpp.data.corpus import PAD
+from llmpp.models import layers, mos, transformer
+from llmpp.space.architecture import Architecture
+from llmpp.training.objective import label_smoothed_loss
+from llmpp.training.runner import build_datamodule, build_module
+
+Batch = dict[str, torch.Tensor]
+GEMMS = {torch.ops.aten.mm.default, torch.ops.aten.addmm.default}
+
+
+# CPU seconds of this process, not wall clock: on a shared machine other jobs take the
+# core away for stretches that wall time would count against whoever was running.
+clock = time.process_time
+
+
+def _timed(fn: Callable[[], object]) -> float:
+    started = clock()
+    fn()
+    return clock() - started
+
+
+def interleaved_seconds(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+    """Best-of-``repeats`` seconds of each fn, every round running each fn in turn."""
+    for fn in fns.values():
+        fn()  # warm-up
+    best = {name: float("inf") for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            best[name] = min(best[name], _timed(fn))
+    return best
+
+
+# ---- the bound -----------------------------------------------------------------------------
+class _GemmShapes(TorchDispatchMode):
+    """Records ``(m, k, n)`` of every mm/addmm a forward pass issues."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shapes: list[tuple[int, int, int]] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if func in GEMMS:
+            a, b = args[-2], args[-1]
+            self.shapes.append((a.shape[0], a.shape[1], b.shape[1]))
+        return func(*args, **(kwargs or {}))
+
+
+def step_gemm_shapes(model: torch.nn.Module, batch: Batch) -> list[tuple[int, int, int]]:
+    """The GEMMs of one training step on ``batch``: forward, grad of input, grad of weight."""
+    recorder = _GemmShapes()
+    with torch.no_grad(), recorder:
+        model(batch["src"], batch["tgt_in"])
+    step = []
+    for m, k, n in recorder.shapes:
+        step += [(m, k, n), (m, n, k), (k, m, n)]
+    return step
+
+
+def gemm_bound(shapes: list[tuple[int, int, int]]) -> tuple[Callable[[], None], float]:
+    """A loop of the bare GEMMs (preallocated, contiguous) and their FLOPs."""
+    operands = [(torch.randn(m, k), torch.randn(k, n), torch.empty(m, n)) for m, k, n in shapes]
+
+    def run() -> None:
+        for a, b, out in operands:
+            torch.mm(a, b, out=out)
+
+    return run, 2.0 * sum(m * k * n for m, k, n in shapes)
+
+
+# ---- the contenders --------------------------------------------------------------------------
+def plain_steps(model: torch.nn.Module, batches: list[Batch], smoothing: float, *,
+                fused: bool = True, reference_dropout: bool = False):
+    """One forward/loss/backward/Adam step per batch, as the training step does it.
+
+    ``fused=False`` / ``reference_dropout=True`` undo one speed change each (per-tensor
+    Adam, ``F.dropout``'s mask) for measuring what it brought.
+    """
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4, fused=fused)
+    model.train()
+
+    def run() -> None:
+        with torch_dropout() if reference_dropout else nullcontext():
+            for batch in batches:
+                loss, _, n = label_smoothed_loss(
+                    model(batch["src"], batch["tgt_in"]), batch["tgt_out"], smoothing
+                )
+                (loss / max(n, 1)).backward()
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+
+    return run
+
+
+@contextmanager
+def torch_dropout() -> Iterator[None]:
+    """The models' dropout drawn by ``F.dropout`` (one Bernoulli draw per element)."""
+    users = (layers, transformer, mos)
+    saved = [module.apply_dropout for module in users]
+    for module in users:
+        module.apply_dropout = F.dropout
+    try:
+        yield
+    finally:
+        for module, fn in zip(users, saved, strict=True):
+            module.apply_dropout = fn
+
+
+class _BatchTimer(L.Callback):
+    """Seconds from a training batch's start to its end (the step, its hooks, logging)."""
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+        self._start = 0.0
+
+    def on_train_batch_start(self, *args) -> None:
+        self._start = clock()
+
+    def on_train_batch_end(self, *args) -> None:
+        self.seconds.append(clock() - self._start)
+
+
+def lightning_steps(make_module: Callable[[], L.LightningModule], batches: list[Batch], trainer):
+    """The module's training steps under a Lightning Trainer: seconds for all ``batches``."""
+    # The first batch again in front: a fresh Trainer's first step (optimizer state,
+    # lazy set-up) is not a training step's cost; the timer drops it.
+    loader = torch.utils.data.DataLoader(batches[:1] + batches, batch_size=None)
+
+    def run() -> float:
+        timer = _BatchTimer()
+        L.Trainer(
+            max_steps=len(batches) + 1, max_epochs=1, logger=False, enable_checkpointing=False,
+            enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
+            limit_val_batches=0, accelerator="cpu", devices=1, callbacks=[timer],
+            log_every_n_steps=int(trainer.log_every_n_steps),
+        ).fit(make_module(), train_dataloaders=loader)
+        return sum(timer.seconds[1:])
+
+    return run
+
+
+# ---- the breakdown ---------------------------------------------------------------------------
+KINDS = {
+    "GEMMs": ("aten::mm", "aten::addmm", "aten::bmm"),
+    "attention (fused SDPA, fwd+bwd)": ("scaled_dot_product", "flash_attention"),
+    "dropout masks": ("bernoulli", "aten::random_", "aten::randint", "dropout"),
+    "loss (log-softmax, smoothing)": ("log_softmax", "gather", "nll_loss"),
+    "optimiser (Adam)": ("_foreach", "_fused_adam", "lerp", "addcdiv", "aten::sqrt"),
+}
+
+
+def op_kind(name: str) -> str:
+    for kind, keys in KINDS.items():
+        if any(key in name for key in keys):
+            return kind
+    return "other ops (layer norm, ReLU, adds, copies, fills)"
+
+
+def profile_kinds(run: Callable[[], None]) -> tuple[dict[str, float], float]:
+    """Operator self CPU seconds by kind, and the wall seconds of ``run`` under the profiler."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        wall = _timed(run)
+    kinds: dict[str, float] = defaultdict(float)
+    for event in prof.key_averages():
+        if event.key.startswith(("aten::", "torch::", "autograd::")) and not event.key.startswith(
+            "autograd::engine"
+        ):
+            kinds[op_kind(event.key)] += event.self_cpu_time_total / 1e6
+    return dict(kinds), wall
+
+
+def sections(model: torch.nn.Module, batches: list[Batch], smoothing: float, repeats: int):
+    """Seconds per batch of forward, loss, backward and optimiser (best of ``repeats``)."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4, fused=True)
+    best: dict[str, float] = defaultdict(lambda: float("inf"))
+    for _ in range(repeats + 1):
+        totals: dict[str, float] = defaultdict(float)
+        for batch in batches:
+            t0 = clock()
+            logits = model(batch["src"], batch["tgt_in"])
+            t1 = clock()
+            loss, _, n = label_smoothed_loss(logits, batch["tgt_out"], smoothing)
+            t2 = clock()
+            (loss / max(n, 1)).backward()
+            t3 = clock()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            t4 = clock()
+            for name, dt in (("forward", t1 - t0), ("loss", t2 - t1), ("backward", t3 - t2),
+                             ("optimiser", t4 - t3)):
+                totals[name] += dt / len(batches)
+        for name, dt in totals.items():
+            best[name] = min(best[name], dt)
+    return dict(best)
+
+
+# ---- main ------------------------------------------------------------------------------------
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--batches", type=int, default=4, help="training batches per timing")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--archs", type=int, default=1, help="sampled sub-networks beside the two")
+    parser.add_argument("overrides", nargs="*", help="overrides of `llmpp run`'s config")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    cfg = compose("run", args.overrides)
+    settings = cfg.supernet
+    space = build(cfg.space, "space")
+    datamodule = build_datamodule(cfg.data, cfg.task, int(cfg.seed))
+    datamodule.setup()
+    loader = datamodule.loader("train", shuffle=True, max_tokens=datamodule.max_tokens)
+    it = iter(loader)
+    data_seconds = _timed(lambda: [next(it) for _ in range(20)]) / 20
+    batches = [next(it) for _ in range(args.batches)]
+    tokens = sum(int(b["tgt_out"].ne(PAD).sum()) for b in batches)
+    optim = build(settings.optim, "optim")
+
+    def module(arch: Architecture | None = None, sampling: str = "largest"):
+        model_cfg = cfg.model.copy()
+        model_cfg.sampling = sampling
+        return build_module(model_cfg, space=space, task=cfg.task, optim=optim,
+                            seed=int(cfg.seed), arch=arch.to_hat() if arch else None)
+
+    supernet_module = module()
+    smoothing = float(cfg.model.label_smoothing)
+    archs = {"largest": space.largest(), "smallest": space.smallest()}
+    for i, arch in enumerate(space.sample(np.random.default_rng(0), args.archs)):
+        archs[f"sampled {i + 1}"] = arch
+    print(
+        f"torch {torch.__version__}, threads {torch.get_num_threads()}, space {space.name}, "
+        f"task {cfg.task.name}, {args.batches} batches of <= {datamodule.max_tokens} padded "
+        f"tokens ({tokens} target tokens), dropout {cfg.model.dropout}, "
+        f"best of {args.repeats} interleaved rounds"
+    )
+    print(f"{'sub-network':<34} {'contender':<11} {'tokens/s':>9} {'of bound':>9}")
+    for label, arch in archs.items():
+        supernet = supernet_module.model
+        supernet.set_arch(arch)
+        standalone = supernet.export(arch)
+        bound, flops = gemm_bound([s for b in batches for s in step_gemm_shapes(standalone, b)])
+        fns = {
+            "bound": bound,
+            "supernet": plain_steps(supernet, batches, smoothing),
+            "standalone": plain_steps(standalone, batches, smoothing),
+        }
+        if label == "largest":
+            fns["- fused Adam"] = plain_steps(supernet, batches, smoothing, fused=False)
+            fns["- CPU mask"] = plain_steps(supernet, batches, smoothing, reference_dropout=True)
+            fns["lightning"] = lightning_steps(lambda a=arch: module(a, "fixed"), batches,
+                                               settings.trainer)
+        seconds = interleaved_seconds(fns, args.repeats)
+        limit = tokens / seconds["bound"]
+        for name, sec in seconds.items():
+            print(f"{label + ' ' + arch.short():<34} {name:<11} {tokens / sec:>9,.0f} "
+                  f"{tokens / sec / limit:>9.2f}")
+        print(f"{'':<34} bound = {flops / seconds['bound'] / 1e9:.1f} GFLOP/s")
+        if label == "largest":
+            largest = (seconds, standalone, supernet, bound)
+    seconds, standalone, supernet, bound = largest
+    supernet.set_arch(archs["largest"])
+    print("\nwhere the largest sub-network's supernet step goes (ms per batch):")
+    parts = sections(supernet, batches, smoothing, args.repeats)
+    print("  sections: " + ", ".join(f"{k} {v * 1e3:.0f}" for k, v in parts.items()))
+    kinds, wall = profile_kinds(plain_steps(supernet, batches, smoothing))
+    step = seconds["supernet"] / len(batches)
+    scale = step / (wall / len(batches))  # the profiler's own overhead, removed pro rata
+    rows = {k: v / len(batches) * scale for k, v in kinds.items()}
+    rows["Python and dispatch (no operator running)"] = step - sum(rows.values())
+    bound_step = seconds["bound"] / len(batches)
+    print(f"  {'the GEMM bound':<52} {bound_step * 1e3:8.1f}")
+    for name, value in sorted(rows.items(), key=lambda kv: -kv[1]):
+        print(f"  {name:<52} {value * 1e3:8.1f}  {value / step:6.1%}")
+    print(f"  {'= the supernet step':<52} {step * 1e3:8.1f}")
+    lightning = seconds["lightning"] / len(batches) - seconds["standalone"] / len(batches)
+    print(f"  {'Lightning over the plain standalone step':<52} {lightning * 1e3:8.1f}")
+    print(f"  {'DataLoader, per batch (not overlapped: 0 workers)':<52} "
+          f"{data_seconds * 1e3:8.1f}")
+
+
+if __name__ == "__main__":
+    main()
