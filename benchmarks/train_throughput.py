@@ -46,6 +46,7 @@ from llmpp.config import build, compose
 from llmpp.data.corpus import PAD
 from llmpp.models import layers, mos, transformer
 from llmpp.space.architecture import Architecture
+from llmpp.training.host_memory import retain_freed_memory
 from llmpp.training.objective import label_smoothed_loss
 from llmpp.training.runner import build_datamodule, build_module
 
@@ -247,9 +248,14 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=4, help="training batches per timing")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--archs", type=int, default=1, help="sampled sub-networks beside the two")
+    parser.add_argument("--glibc-defaults", action="store_true",
+                        help="leave malloc's thresholds as they are (the training stages raise "
+                        "them: llmpp.training.host_memory)")
     parser.add_argument("overrides", nargs="*", help="overrides of `llmpp run`'s config")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if not args.glibc_defaults:
+        retain_freed_memory()
     cfg = compose("run", args.overrides)
     settings = cfg.supernet
     space = build(cfg.space, "space")
@@ -277,7 +283,8 @@ def main() -> None:
         f"torch {torch.__version__}, threads {torch.get_num_threads()}, space {space.name}, "
         f"task {cfg.task.name}, {args.batches} batches of <= {datamodule.max_tokens} padded "
         f"tokens ({tokens} target tokens), dropout {cfg.model.dropout}, "
-        f"best of {args.repeats} interleaved rounds"
+        f"best of {args.repeats} interleaved rounds, "
+        f"malloc {'glibc defaults' if args.glibc_defaults else 'freed memory retained'}"
     )
     print(f"{'sub-network':<34} {'contender':<11} {'tokens/s':>9} {'of bound':>9}")
     for label, arch in archs.items():

@@ -105,3 +105,43 @@ def test_training_module_uses_fused_adam(mini_space):
                                vocab_size=50)
     optimizer = module.configure_optimizers()["optimizer"]
     assert optimizer.defaults["fused"] is True
+
+
+def test_freed_host_memory_is_retained_where_glibc_allows(monkeypatch):
+    """mallopt is called with both thresholds, once per process."""
+    from llmpp.training import host_memory
+
+    calls = []
+
+    def mallopt(param, value):
+        calls.append((param, value))
+        return 1
+
+    class FakeLibc:
+        def __init__(self) -> None:
+            self.mallopt = mallopt
+
+    monkeypatch.setattr(host_memory, "_done", False)
+    monkeypatch.setattr(host_memory.sys, "platform", "linux")
+    monkeypatch.setattr(host_memory.ctypes, "CDLL", lambda name: FakeLibc())
+    assert host_memory.retain_freed_memory() and host_memory.retain_freed_memory()
+    assert sorted(calls) == [
+        (host_memory.M_MMAP_THRESHOLD, host_memory.MMAP_THRESHOLD),
+        (host_memory.M_TRIM_THRESHOLD, host_memory.TRIM_THRESHOLD),
+    ]
+    monkeypatch.setattr(host_memory, "_done", False)
+    monkeypatch.setattr(host_memory.sys, "platform", "darwin")
+    assert host_memory.retain_freed_memory() is False
+
+
+def test_the_training_stages_trainer_retains_freed_memory(tmp_path, monkeypatch):
+    from omegaconf import OmegaConf
+
+    from llmpp.training import runner
+
+    called = []
+    monkeypatch.setattr(runner, "retain_freed_memory", lambda: called.append(True))
+    cfg = OmegaConf.create({"_target_": "lightning.pytorch.Trainer", "max_steps": 1,
+                            "accelerator": "cpu", "logger": False})
+    runner.build_trainer(cfg, out_dir=tmp_path)
+    assert called == [True]
