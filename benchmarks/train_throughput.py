@@ -31,10 +31,13 @@ bound that other jobs on the machine disturb least. Usage:
 from __future__ import annotations
 
 import argparse
+import os
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
+from pathlib import Path
 
 import lightning as L
 import numpy as np
@@ -66,13 +69,20 @@ def _timed(fn: Callable[[], object]) -> float:
 
 
 def interleaved_seconds(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
-    """Best-of-``repeats`` seconds of each fn, every round running each fn in turn."""
+    """Best-of-``repeats`` seconds of each fn, every round running each fn in turn.
+
+    A fn that returns a number has timed its own part (the Lightning steps without the
+    Trainer's set-up); that number is its time.
+    """
     for fn in fns.values():
         fn()  # warm-up
     best = {name: float("inf") for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
-            best[name] = min(best[name], _timed(fn))
+            started = clock()
+            own = fn()
+            spent = own if isinstance(own, float) else clock() - started
+            best[name] = min(best[name], spent)
     return best
 
 
@@ -206,7 +216,9 @@ def profile_kinds(run: Callable[[], None]) -> tuple[dict[str, float], float]:
     from torch.profiler import ProfilerActivity, profile
 
     with profile(activities=[ProfilerActivity.CPU]) as prof:
-        wall = _timed(run)
+        started = time.perf_counter()  # the profiler's operator times are wall clock too
+        run()
+        wall = time.perf_counter() - started
     kinds: dict[str, float] = defaultdict(float)
     for event in prof.key_averages():
         if event.key.startswith(("aten::", "torch::", "autograd::")) and not event.key.startswith(
@@ -241,6 +253,44 @@ def sections(model: torch.nn.Module, batches: list[Batch], smoothing: float, rep
     return dict(best)
 
 
+# ---- the demo's fixed costs around the steps -----------------------------------------------
+def demo_overheads(cfg, module, datamodule, tmp: Path) -> dict[str, float]:
+    """CPU seconds of what the supernet step of the demo does besides training steps.
+
+    A fresh corpus build (what a first run pays), one validation (loss of the largest
+    and the smallest sub-network on the validation pairs), one checkpoint write, and
+    the final greedy BLEU of ``eval_bleu_limit`` validation sentences per sub-network.
+    The weights are untrained, so decoding runs to the length limit: an upper bound.
+    """
+    from llmpp.data.corpus import prepare_corpus
+    from llmpp.training.evaluation import bleu_on_split, evaluate_loss
+
+    space, settings, out = module.space, cfg.supernet, {}
+    os.environ["LLMPP_CACHE_DIR"] = str(tmp / "cache")
+    before = os.times()
+    prepare_corpus(cfg.task)  # may encode in worker processes: their CPU time counts too
+    after = os.times()
+    out["corpus build (first run only)"] = sum(after[:4]) - sum(before[:4])
+    del os.environ["LLMPP_CACHE_DIR"]
+    largest, smallest = space.largest(), space.smallest()
+    valid = list(datamodule.loader("valid", shuffle=False))
+
+    def validation() -> None:
+        for arch in (largest, smallest):
+            evaluate_loss(module.run_arch(arch), valid)
+
+    out["one validation (largest + smallest)"] = _timed(validation)
+    state = {"state_dict": module.state_dict(),
+             "optimizer": torch.optim.Adam(module.parameters()).state_dict()}
+    out["one checkpoint write"] = _timed(lambda: torch.save(state, tmp / "last.ckpt"))
+    limit = settings.eval_bleu_limit
+    for name, arch in (("largest", largest), ("smallest", smallest)):
+        out[f"BLEU of {limit} sentences, {name}"] = _timed(
+            lambda a=arch: bleu_on_split(module.run_arch(a), datamodule, "valid", limit=limit)
+        )
+    return out
+
+
 # ---- main ------------------------------------------------------------------------------------
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -248,6 +298,8 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=4, help="training batches per timing")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--archs", type=int, default=1, help="sampled sub-networks beside the two")
+    parser.add_argument("--overheads", action="store_true",
+                        help="also time the supernet step's costs besides training steps")
     parser.add_argument("--glibc-defaults", action="store_true",
                         help="leave malloc's thresholds as they are (the training stages raise "
                         "them: llmpp.training.host_memory)")
@@ -329,6 +381,21 @@ def main() -> None:
     print(f"  {'Lightning over the plain standalone step':<52} {lightning * 1e3:8.1f}")
     print(f"  {'DataLoader, per batch (not overlapped: 0 workers)':<52} "
           f"{data_seconds * 1e3:8.1f}")
+    before = os.times()
+    plain_steps(supernet, batches, smoothing)()
+    after = os.times()
+    print(f"  {'of the step, kernel time (page faults: --glibc-defaults)':<52} "
+          f"{(after.system - before.system) / len(batches) * 1e3:8.1f}")
+
+    if args.overheads:
+        print("\nthe demo supernet step's costs besides training steps (CPU s):")
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, sec in demo_overheads(cfg, supernet_module, datamodule, Path(tmp)).items():
+                print(f"  {name:<52} {sec:8.2f}")
+        steps, interval = settings.trainer.max_steps, settings.trainer.val_check_interval
+        every = settings.callbacks.checkpoint.every_n_train_steps
+        print(f"  (the demo: {steps} steps, a validation every {interval}, a checkpoint every "
+              f"{every}; one Lightning step here: {seconds['lightning'] / len(batches):.2f} s)")
 
 
 if __name__ == "__main__":
