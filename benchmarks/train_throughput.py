@@ -253,6 +253,63 @@ def sections(model: torch.nn.Module, batches: list[Batch], smoothing: float, rep
     return dict(best)
 
 
+def compare(archs: dict[str, Architecture], supernet, fixed_module, batches: list[Batch],
+            smoothing: float, trainer_cfg, repeats: int) -> dict[str, float]:
+    """Prints each sub-network's contenders against its bound; the largest's seconds."""
+    tokens = sum(int(b["tgt_out"].ne(PAD).sum()) for b in batches)
+    print(f"{'sub-network':<34} {'contender':<11} {'tokens/s':>9} {'of bound':>9}")
+    largest: dict[str, float] = {}
+    for label, arch in archs.items():
+        supernet.set_arch(arch)
+        standalone = supernet.export(arch)
+        bound, flops = gemm_bound([s for b in batches for s in step_gemm_shapes(standalone, b)])
+        fns = {
+            "bound": bound,
+            "supernet": plain_steps(supernet, batches, smoothing),
+            "standalone": plain_steps(standalone, batches, smoothing),
+        }
+        if label == "largest":
+            fns["- fused Adam"] = plain_steps(supernet, batches, smoothing, fused=False)
+            fns["- CPU mask"] = plain_steps(supernet, batches, smoothing, reference_dropout=True)
+            fns["lightning"] = lightning_steps(lambda a=arch: fixed_module(a), batches,
+                                               trainer_cfg)
+        seconds = interleaved_seconds(fns, repeats)
+        limit = tokens / seconds["bound"]
+        for name, sec in seconds.items():
+            print(f"{label + ' ' + arch.short():<34} {name:<11} {tokens / sec:>9,.0f} "
+                  f"{tokens / sec / limit:>9.2f}")
+        print(f"{'':<34} bound = {flops / seconds['bound'] / 1e9:.1f} GFLOP/s")
+        if label == "largest":
+            largest = seconds
+    return largest
+
+
+def print_breakdown(supernet, batches: list[Batch], smoothing: float, seconds: dict[str, float],
+                    repeats: int, data_seconds: float) -> None:
+    """Where the active sub-network's supernet step goes: sections, operator kinds, the rest."""
+    print("\nwhere the largest sub-network's supernet step goes (ms per batch):")
+    parts = sections(supernet, batches, smoothing, repeats)
+    print("  sections: " + ", ".join(f"{k} {v * 1e3:.0f}" for k, v in parts.items()))
+    kinds, wall = profile_kinds(plain_steps(supernet, batches, smoothing))
+    step = seconds["supernet"] / len(batches)
+    scale = step / (wall / len(batches))  # the profiler's own overhead, removed pro rata
+    rows = {k: v / len(batches) * scale for k, v in kinds.items()}
+    rows["Python and dispatch (no operator running)"] = step - sum(rows.values())
+    print(f"  {'the GEMM bound':<52} {seconds['bound'] / len(batches) * 1e3:8.1f}")
+    for name, value in sorted(rows.items(), key=lambda kv: -kv[1]):
+        print(f"  {name:<52} {value * 1e3:8.1f}  {value / step:6.1%}")
+    print(f"  {'= the supernet step':<52} {step * 1e3:8.1f}")
+    lightning = (seconds["lightning"] - seconds["standalone"]) / len(batches)
+    print(f"  {'Lightning over the plain standalone step':<52} {lightning * 1e3:8.1f}")
+    print(f"  {'DataLoader, per batch (not overlapped: 0 workers)':<52} "
+          f"{data_seconds * 1e3:8.1f}")
+    before = os.times()
+    plain_steps(supernet, batches, smoothing)()
+    after = os.times()
+    print(f"  {'of the step, kernel time (page faults: --glibc-defaults)':<52} "
+          f"{(after.system - before.system) / len(batches) * 1e3:8.1f}")
+
+
 # ---- the demo's fixed costs around the steps -----------------------------------------------
 def demo_overheads(cfg, module, datamodule, tmp: Path) -> dict[str, float]:
     """CPU seconds of what the supernet step of the demo does besides training steps.
@@ -338,54 +395,11 @@ def main() -> None:
         f"best of {args.repeats} interleaved rounds, "
         f"malloc {'glibc defaults' if args.glibc_defaults else 'freed memory retained'}"
     )
-    print(f"{'sub-network':<34} {'contender':<11} {'tokens/s':>9} {'of bound':>9}")
-    for label, arch in archs.items():
-        supernet = supernet_module.model
-        supernet.set_arch(arch)
-        standalone = supernet.export(arch)
-        bound, flops = gemm_bound([s for b in batches for s in step_gemm_shapes(standalone, b)])
-        fns = {
-            "bound": bound,
-            "supernet": plain_steps(supernet, batches, smoothing),
-            "standalone": plain_steps(standalone, batches, smoothing),
-        }
-        if label == "largest":
-            fns["- fused Adam"] = plain_steps(supernet, batches, smoothing, fused=False)
-            fns["- CPU mask"] = plain_steps(supernet, batches, smoothing, reference_dropout=True)
-            fns["lightning"] = lightning_steps(lambda a=arch: module(a, "fixed"), batches,
-                                               settings.trainer)
-        seconds = interleaved_seconds(fns, args.repeats)
-        limit = tokens / seconds["bound"]
-        for name, sec in seconds.items():
-            print(f"{label + ' ' + arch.short():<34} {name:<11} {tokens / sec:>9,.0f} "
-                  f"{tokens / sec / limit:>9.2f}")
-        print(f"{'':<34} bound = {flops / seconds['bound'] / 1e9:.1f} GFLOP/s")
-        if label == "largest":
-            largest = (seconds, standalone, supernet, bound)
-    seconds, standalone, supernet, bound = largest
+    supernet = supernet_module.model
+    seconds = compare(archs, supernet, lambda a: module(a, "fixed"), batches, smoothing,
+                      settings.trainer, args.repeats)
     supernet.set_arch(archs["largest"])
-    print("\nwhere the largest sub-network's supernet step goes (ms per batch):")
-    parts = sections(supernet, batches, smoothing, args.repeats)
-    print("  sections: " + ", ".join(f"{k} {v * 1e3:.0f}" for k, v in parts.items()))
-    kinds, wall = profile_kinds(plain_steps(supernet, batches, smoothing))
-    step = seconds["supernet"] / len(batches)
-    scale = step / (wall / len(batches))  # the profiler's own overhead, removed pro rata
-    rows = {k: v / len(batches) * scale for k, v in kinds.items()}
-    rows["Python and dispatch (no operator running)"] = step - sum(rows.values())
-    bound_step = seconds["bound"] / len(batches)
-    print(f"  {'the GEMM bound':<52} {bound_step * 1e3:8.1f}")
-    for name, value in sorted(rows.items(), key=lambda kv: -kv[1]):
-        print(f"  {name:<52} {value * 1e3:8.1f}  {value / step:6.1%}")
-    print(f"  {'= the supernet step':<52} {step * 1e3:8.1f}")
-    lightning = seconds["lightning"] / len(batches) - seconds["standalone"] / len(batches)
-    print(f"  {'Lightning over the plain standalone step':<52} {lightning * 1e3:8.1f}")
-    print(f"  {'DataLoader, per batch (not overlapped: 0 workers)':<52} "
-          f"{data_seconds * 1e3:8.1f}")
-    before = os.times()
-    plain_steps(supernet, batches, smoothing)()
-    after = os.times()
-    print(f"  {'of the step, kernel time (page faults: --glibc-defaults)':<52} "
-          f"{(after.system - before.system) / len(batches) * 1e3:8.1f}")
+    print_breakdown(supernet, batches, smoothing, seconds, args.repeats, data_seconds)
 
     if args.overheads:
         print("\nthe demo supernet step's costs besides training steps (CPU s):")
