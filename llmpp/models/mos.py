@@ -41,6 +41,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from llmpp.errors import ConfigError
+from llmpp.models.layers import apply_dropout
 from llmpp.models.super_transformer import SuperTransformer
 from llmpp.space.architecture import Architecture
 from llmpp.space.search_space import SearchSpace
@@ -179,7 +180,7 @@ class MixtureFeedForward(nn.Module):
     def forward(self, x: Tensor, dim: int, ffn_dim: int, dropout: float) -> Tensor:
         w = self.mixed(dim, ffn_dim)
         hidden = F.relu(F.linear(x, w["fc1.weight"], w["fc1.bias"]))
-        hidden = F.dropout(hidden, dropout, self.training)
+        hidden = apply_dropout(hidden, dropout, self.training)
         return F.linear(hidden, w["fc2.weight"], w["fc2.bias"])
 
 

@@ -35,7 +35,7 @@ from torch import Tensor, nn
 from llmpp.data.corpus import PAD
 from llmpp.errors import ConfigError
 from llmpp.metrics.efficiency import attended_encoder_layers
-from llmpp.models.layers import DecoderLayer, EncoderLayer, sinusoidal_positions
+from llmpp.models.layers import DecoderLayer, EncoderLayer, apply_dropout, sinusoidal_positions
 from llmpp.space.architecture import Architecture
 
 POSITIONS = ("native", "sliced")
@@ -161,7 +161,7 @@ class Transformer(nn.Module):
         width = reference if self.positions == "sliced" else dim
         table = sinusoidal_positions(tokens.shape[1], width, offset, x.device, x.dtype)
         x = x + table[:, :dim]
-        return F.dropout(x, self.stack_dropout(dim, reference), self.training)
+        return apply_dropout(x, self.stack_dropout(dim, reference), self.training)
 
     def encode(self, src: Tensor) -> EncoderOut:
         """Run the active encoder layers; keeps each layer's output for arbitrary attention."""

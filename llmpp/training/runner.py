@@ -21,6 +21,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from llmpp.config import build
 from llmpp.errors import ConfigError, CorruptFileError, DataNotFoundError
 from llmpp.space.search_space import SearchSpace
+from llmpp.training.host_memory import retain_freed_memory
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,7 @@ def build_trainer(
     (``validation_in_updates``); None keeps the group's ``val_check_interval``.
     """
     cfg = validation_in_updates(cfg, val_check_interval_updates)
+    retain_freed_memory()  # activations freed each step are reused, not re-faulted
     callbacks = list(callbacks or [])
     if not cfg.get("enable_progress_bar", True):
         callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]

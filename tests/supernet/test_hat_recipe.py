@@ -95,19 +95,19 @@ def test_module_passes_the_options_through(mini_space):
 
 
 def _dropout_calls(monkeypatch, model, arch):
-    """(p, last dim) of every F.dropout call in one training forward pass of ``arch``."""
+    """(p, last dim) of every dropout in one training forward pass of ``arch``."""
     import llmpp.models.layers as layers
     import llmpp.models.transformer as transformer
 
     calls = []
-    real = torch.nn.functional.dropout
+    real = layers.apply_dropout
 
-    def record(x, p=0.5, training=True, inplace=False):
+    def record(x, p, training):
         calls.append((round(float(p), 6), x.shape[-1]))
-        return real(x, p, training, inplace)
+        return real(x, p, training)
 
-    monkeypatch.setattr(layers.F, "dropout", record)
-    monkeypatch.setattr(transformer.F, "dropout", record)
+    monkeypatch.setattr(layers, "apply_dropout", record)
+    monkeypatch.setattr(transformer, "apply_dropout", record)
     model.train().set_arch(arch)
     src = torch.randint(4, 50, (2, 5))
     model(src, src)
