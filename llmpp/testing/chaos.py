@@ -253,10 +253,13 @@ def _kill(proc: subprocess.Popen, probe: Probe, target: Target, attempt: int,
           started: float) -> Kill:
     before = descendants(proc.pid)
     names = [command_line(pid) for pid, _ in before]
-    proc.send_signal(signal.SIGKILL)  # the main process only: children must follow alone
+    server = probe.server
+    with server.lock:  # the server neither takes nor answers a request meanwhile
+        # Asked and not answered: the kill cuts these, the client never sees their reply.
+        cut = [p for p, n in server.counts.items() if n > server.answered[p]]
+        asked = Counter(server.counts)
+        proc.send_signal(signal.SIGKILL)  # the main process only: children must follow alone
     proc.wait()
-    with probe.server.lock:  # what was asked and never answered: the kill cut it
-        cut = [p for p, n in probe.server.counts.items() if n > probe.server.answered[p]]
     deadline = time.monotonic() + ORPHAN_GRACE
     while any(alive(c) for c in before) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -265,6 +268,9 @@ def _kill(proc: subprocess.Popen, probe: Probe, target: Target, attempt: int,
         if alive(child):  # report it, then end it: the next attempt must not see it
             orphans.append(command_line(child[0]))
             os.kill(child[0], signal.SIGKILL)
+    time.sleep(0.2)  # a request the dead client had sent that the server reads only now
+    with server.lock:
+        cut += list((Counter(server.counts) - asked).elements())
     return Kill(target.name, target.step, attempt, time.monotonic() - started, names,
                 orphans, cut)
 
