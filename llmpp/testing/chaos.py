@@ -277,10 +277,11 @@ def _kill(proc: subprocess.Popen, probe: Probe, target: Target, attempt: int,
 
 def run_with_kills(
     work: Path, plan: Sequence[Target], *, seed: int, extra: Sequence[str] = (),
-    attempt_timeout: float = 900.0, log: Callable[[str], None] = lambda _: None,
+    budget: float = 1800.0, log: Callable[[str], None] = lambda _: None,
 ) -> RunRecord:
     """Run the pipeline, killing it at each of ``plan``'s instants in turn, restarting
-    after each kill until an attempt completes; returns what happened."""
+    after each kill until an attempt completes; returns what happened. Past ``budget``
+    seconds in all, the attempt running is killed and ``TimeoutError`` raised."""
     rng = random.Random(seed)
     record = RunRecord(work / "artifacts", work / "cache")
     todo = list(plan)
@@ -295,10 +296,13 @@ def run_with_kills(
                 proc = subprocess.Popen(
                     command(server.base_url, record.artifacts, run_dir, extra),
                     stdout=out, stderr=err, cwd=work, env=_environment(record.cache))
-            started = time.monotonic()
             probe.pid, probe.answered_at_start = proc.pid, probe.answered()
             probe.started = time.time()  # a temp file older than this is a killed one's
-            killed = _watch(proc, probe, todo, rng, record, started, attempt_timeout, log)
+            try:
+                killed = _watch(proc, probe, todo, rng, record, began + budget, log)
+            except BaseException:
+                _end(proc)  # the test stops; the run it started must not go on
+                raise
             if not killed:
                 break
         record.requests = Counter(server.counts)
@@ -311,16 +315,15 @@ def run_with_kills(
 
 
 def _watch(proc: subprocess.Popen, probe: Probe, todo: list[Target], rng: random.Random,
-           record: RunRecord, started: float, timeout: float,
+           record: RunRecord, deadline: float,
            log: Callable[[str], None]) -> bool:
     """Watch one attempt; True when it was killed, False when it exited by itself."""
+    started = time.monotonic()
     fired_at: float | None = None
     delay = 0.0
     while proc.poll() is None:
-        if time.monotonic() - started > timeout:
-            proc.kill()
-            proc.wait()
-            raise TimeoutError(f"attempt {record.attempts} ran past {timeout:.0f} s")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"attempt {record.attempts}: the run is past its time budget")
         while todo and fired_at is None and todo[0].passed(probe):
             record.missed.append(todo.pop(0).name)
             log(f"missed: {record.missed[-1]}")
@@ -338,9 +341,19 @@ def _watch(proc: subprocess.Popen, probe: Probe, todo: list[Target], rng: random
     return False
 
 
-def uninterrupted(work: Path, *, extra: Sequence[str] = ()) -> RunRecord:
+def _end(proc: subprocess.Popen) -> None:
+    """Kill a run this driver started, and what it started."""
+    family = descendants(proc.pid)
+    proc.kill()
+    proc.wait()
+    for child in family:
+        if alive(child):
+            os.kill(child[0], signal.SIGKILL)
+
+
+def uninterrupted(work: Path, *, extra: Sequence[str] = (), budget: float = 1800.0) -> RunRecord:
     """The reference: the same command, run once through, with its own server and cache."""
-    return run_with_kills(work, [], seed=0, extra=extra)
+    return run_with_kills(work, [], seed=0, extra=extra, budget=budget)
 
 
 # ---- after the runs: leftovers and results ----------------------------------------------
@@ -498,12 +511,14 @@ class ChaosReport:
 
 
 def chaos_experiment(work: Path, *, kills: int, seed: int, extra: Sequence[str] = (),
+                     budget: float = 3600.0,
                      log: Callable[[str], None] = lambda _: None) -> ChaosReport:
-    """The chaos run (``kills`` kills, seeded), the uninterrupted reference, the checks."""
+    """The chaos run (``kills`` kills, seeded), the uninterrupted reference, the checks;
+    ``budget``: seconds for both runs (the chaos run gets three quarters)."""
     chaos = run_with_kills(work / "chaos", kill_plan(kills, seed), seed=seed, extra=extra,
-                           log=log)
+                           budget=0.75 * budget, log=log)
     log(f"chaos run done: {len(chaos.kills)} kills, {chaos.attempts} attempts")
-    reference = uninterrupted(work / "reference", extra=extra)
+    reference = uninterrupted(work / "reference", extra=extra, budget=0.25 * budget)
     log("uninterrupted run done")
     return ChaosReport(chaos, reference, compare_runs(chaos, reference),
                        paid_twice(chaos, reference),

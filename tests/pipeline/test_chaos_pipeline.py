@@ -21,10 +21,11 @@ from llmpp.testing.chaos import STEPS, chaos_experiment
 
 pytestmark = pytest.mark.slow
 KILLS, SEED = 9, 25
+BUDGET = 2400.0  # seconds for both runs: a hung attempt is killed, the test fails
 
 
 def test_a_run_killed_anywhere_ends_as_an_uninterrupted_run(tmp_path) -> None:
-    report = chaos_experiment(tmp_path, kills=KILLS, seed=SEED)
+    report = chaos_experiment(tmp_path, kills=KILLS, seed=SEED, budget=BUDGET)
     chaos, reference = report.chaos, report.reference
     per_step = report.kills_per_step
     assert len(chaos.kills) >= 8 and chaos.attempts == len(chaos.kills) + 1, report.table()
