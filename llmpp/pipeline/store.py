@@ -120,6 +120,8 @@ class StageStore:
                 log.warning("%s: %s since the step finished; rebuilding it in %s",
                             stage, problem, out_dir)
                 discard(out_dir)
+            elif out_dir.is_dir():  # a killed build's partial state, resumed below
+                clear_torn_writes(stage, out_dir)
             out_dir.mkdir(parents=True, exist_ok=True)
             with atomic_open(out_dir / "config.yaml") as handle:  # what produced this output
                 handle.write(OmegaConf.to_yaml(cfg, resolve=True))
@@ -169,7 +171,7 @@ def promised_files(out_dir: Path, result: dict[str, Any]) -> list[Path]:
 
     visit({k: v for k, v in result.items() if k not in _NOT_OUTPUTS})
     return sorted(p for p in found
-                  if p.name != RESULT and not (p.name.startswith(".") and p.suffix == ".tmp"))
+                  if p.name != RESULT and not is_temp(p))
 
 
 def file_digest(path: Path) -> str:
@@ -202,6 +204,26 @@ def changed_output(out_dir: Path, outputs: dict[str, dict[str, Any]]) -> str | N
         if file_digest(out_dir / name) != want["sha256"]:
             return f"{out_dir / name} was modified (its SHA-256 differs)"
     return None
+
+
+def is_temp(path: Path) -> bool:
+    """An atomic write still in flight, or one whose writer died (``.<name>.*.tmp``)."""
+    return path.name.startswith(".") and path.suffix == ".tmp"
+
+
+def clear_torn_writes(stage: str, out_dir: Path) -> None:
+    """Delete the temp files a killed build left in ``out_dir`` (called under its lock).
+
+    A process killed mid-write (a checkpoint, a JSON) leaves its temp file behind; the
+    file it was replacing is intact, so resuming is safe, but nothing else would ever
+    delete the torn copy (a supernet checkpoint's is as large as the checkpoint).
+    """
+    torn = [p for p in out_dir.rglob(".*.tmp") if p.is_file() and is_temp(p)]
+    for path in torn:
+        path.unlink(missing_ok=True)
+    if torn:
+        log.info("%s: removed %d torn write(s) of a killed run in %s (e.g. %s)",
+                 stage, len(torn), out_dir, torn[0].name)
 
 
 def discard(out_dir: Path) -> None:
