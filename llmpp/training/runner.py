@@ -21,6 +21,8 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from llmpp.config import build
 from llmpp.errors import ConfigError, CorruptFileError, DataNotFoundError
 from llmpp.space.search_space import SearchSpace
+from llmpp.training.preemption import PreemptionCheckpoint
+from llmpp.training.rng_state import TrainingRngState
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +105,9 @@ def build_trainer(
     (``validation_in_updates``); None keeps the group's ``val_check_interval``.
     """
     cfg = validation_in_updates(cfg, val_check_interval_updates)
-    callbacks = list(callbacks or [])
+    # Last, so every other callback has seen a batch before a preemption exit follows it.
+    callbacks = [*(callbacks or []), TrainingRngState(),
+                 PreemptionCheckpoint(last_checkpoint(out_dir))]
     if not cfg.get("enable_progress_bar", True):
         callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
     has_checkpoint = any(type(c).__name__ == "ModelCheckpoint" for c in callbacks)
@@ -127,9 +131,14 @@ def _plugins(cfg: DictConfig) -> dict[str, Any]:
     return {"plugins": [AtomicCheckpointIO()]}
 
 
+def last_checkpoint(out_dir: Path) -> Path:
+    """The checkpoint a training stage resumes from: ``<out_dir>/checkpoints/last.ckpt``."""
+    return Path(out_dir) / "checkpoints" / "last.ckpt"
+
+
 def resume_path(out_dir: Path) -> str | None:
     """``<out_dir>/checkpoints/last.ckpt`` when a previous run left one (checked), else None."""
-    last = Path(out_dir) / "checkpoints" / "last.ckpt"
+    last = last_checkpoint(out_dir)
     if not last.is_file():
         return None
     check_readable_checkpoint(last)
