@@ -14,8 +14,10 @@ Training ends on any of them the same way:
    the file the stages resume from;
 3. the launcher's own handler for that signal, if one was installed before training
    (submitit's: it requeues the job with ``scontrol requeue``, or by its local
-   executor's requeue status, and exits), runs now, after the save;
-4. otherwise the process exits with ``REQUEUE_EXIT_CODE``.
+   executor's requeue status, and exits), runs now, after the save; without one, a
+   SLURM job signalled with ``SIGUSR1``/``SIGUSR2`` (``#SBATCH --signal=USR1@90``) is
+   requeued here with ``scontrol requeue``, as Lightning's SLURM auto-requeue would;
+4. the process exits with ``REQUEUE_EXIT_CODE``.
 
 Rerunning the same command resumes at the saved optimizer step and at the same batch of
 the same epoch (``llmpp.data.datamodule``: the sampler skips what was consumed), so
@@ -28,8 +30,11 @@ evaluation) the signals keep their previous handlers.
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import subprocess
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -128,7 +133,36 @@ class PreemptionCheckpoint(L.Callback):
         previous = self._previous.get(signum)
         if self._received is not None and callable(previous):
             previous(signum, None)  # the launcher's requeue (submitit exits here)
+        elif signum != signal.SIGTERM and trainer.is_global_zero:
+            requeue_slurm_job(os.environ)  # SLURM requeues preempted (SIGTERM) jobs itself
         raise Preempted(signum, self.checkpoint)
+
+
+def requeue_slurm_job(environ: Mapping[str, str]) -> str | None:
+    """Put this SLURM job back in the queue (``scontrol requeue``); its id, or None.
+
+    None outside SLURM and when ``scontrol`` refuses (an interactive allocation, a
+    job not requeueable): the run is still saved, only the automatic restart is lost.
+    """
+    job = environ.get("SLURM_JOB_ID")
+    if not job:
+        return None
+    if environ.get("SLURM_ARRAY_JOB_ID") and environ.get("SLURM_ARRAY_TASK_ID"):
+        # One task of an array: the bare job id would requeue the whole array.
+        job = f"{environ['SLURM_ARRAY_JOB_ID']}_{environ['SLURM_ARRAY_TASK_ID']}"
+    try:
+        done = subprocess.run(["scontrol", "requeue", job], capture_output=True, text=True,
+                              timeout=60)
+        problem = (done.stderr.strip() or f"exit status {done.returncode}"
+                   if done.returncode else "")
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        problem = str(exc)
+    if problem:
+        log.warning("could not requeue SLURM job %s (%s); run the same command to resume",
+                    job, " ".join(problem.split()))
+        return None
+    log.warning("requeued SLURM job %s", job)
+    return job
 
 
 def _at_step_boundary(trainer: L.Trainer, batch_idx: int) -> bool:
