@@ -100,10 +100,10 @@ class PreemptionCheckpoint(L.Callback):
             self._received = signum
 
     def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        if self._installed and _main_thread():
-            for signum, previous in self._previous.items():
-                signal.signal(signum, previous)
-            self._installed = False
+        # The handlers themselves are put back by Lightning: at the end of ``fit`` (an
+        # exception included) it restores those it found when it registered its own,
+        # which were still the launcher's.
+        self._installed = False
 
     # ---- stopping -----------------------------------------------------------------------
     def on_train_batch_end(

@@ -257,6 +257,7 @@ def uninterrupted(tmp_path_factory, cache, arch_file):
 @pytest.mark.parametrize(
     ("stage", "signum"),
     [("supernet", signal.SIGTERM), ("supernet", signal.SIGUSR1), ("retrain", signal.SIGTERM)],
+    ids=["supernet-SIGTERM", "supernet-SIGUSR1", "retrain-SIGTERM"],
 )
 def test_preempted_run_resumes_mid_epoch_and_ends_as_the_uninterrupted_one(
     tmp_path, cache, arch_file, uninterrupted, stage, signum
