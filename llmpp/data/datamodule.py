@@ -119,6 +119,10 @@ class TranslationDataModule(L.LightningDataModule):
             collate_fn=collate,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
+            # Starting an iterator draws its workers' base seed; from the loader's own
+            # generator, not torch's global one, so a resumed run's extra iterator leaves
+            # the random state (dropout) as the uninterrupted run has it.
+            generator=torch.Generator().manual_seed(int(self.seed)),
         )
 
     def source_batches(

@@ -6,13 +6,10 @@ would have: the weights part ways although every batch is the same. This callbac
 stores the torch (CPU and CUDA), NumPy and Python states in each checkpoint it is part
 of and puts them back before the next training batch.
 
-When to put them back matters, because creating a DataLoader iterator draws from
-torch's generator. A resumed run creates its training iterator before its first batch:
-after a checkpoint taken inside an epoch the uninterrupted run drew nothing between
-that batch and the next, so the state is restored at the next batch's start (after the
-resumed run's extra draw). After the last batch of an epoch the uninterrupted run drew
-for the next epoch's iterator too, so the state is restored when the checkpoint is
-loaded, before the resumed run creates that iterator.
+They are put back at the start of the next training batch, not when the checkpoint is
+loaded: the resumed run creates its training iterator in between, and a DataLoader
+without its own generator draws from torch's to do so (llmpp's loaders have their own,
+``llmpp.data.datamodule``, so their iterators draw nothing from it at all).
 """
 
 from __future__ import annotations
@@ -50,32 +47,15 @@ class TrainingRngState(L.Callback):
     """Save the random state in checkpoints; restore it where the uninterrupted run had it."""
 
     def __init__(self) -> None:
-        self._trainer: L.Trainer | None = None
         self._pending: dict[str, Any] | None = None
 
-    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        self._trainer = trainer
-
     def state_dict(self) -> dict[str, Any]:
-        return {"rng": capture(), "epoch_done": self._epoch_done()}
+        return {"rng": capture()}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        if "rng" not in state_dict:
-            return
-        if state_dict.get("epoch_done"):
-            restore(state_dict["rng"])
-        else:
-            self._pending = state_dict["rng"]
+        self._pending = state_dict.get("rng")
 
     def on_train_batch_start(self, *args: Any, **kwargs: Any) -> None:
         if self._pending is not None:
             restore(self._pending)
             self._pending = None
-
-    def _epoch_done(self) -> bool:
-        # Whether the last training batch so far ended its epoch (also for a checkpoint
-        # taken by validation after that batch); after fit nothing is left to train.
-        trainer = self._trainer
-        if trainer is None:
-            return True
-        return bool(trainer.fit_loop.epoch_loop.batch_progress.is_last_batch)

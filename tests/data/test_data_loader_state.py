@@ -3,6 +3,7 @@
 from types import SimpleNamespace
 
 import pytest
+import torch
 from helpers_data import tiny_task
 
 from llmpp.data.datamodule import TranslationDataModule
@@ -44,3 +45,13 @@ def test_state_round_trip_continues_the_epoch_after_the_consumed_batches(state_b
     rest = [_ids(b) for b in loader]
     assert seen + rest == full
     assert [_ids(b) for b in loader] == full  # the skip applies to the interrupted pass only
+
+
+def test_starting_the_loaders_draws_nothing_from_torchs_generator():
+    """A resumed run starts one more iterator than the uninterrupted one: it must not
+    shift the random state that dropout draws from (``llmpp.training.rng_state``)."""
+    dm = _dm(0)
+    before = torch.get_rng_state()
+    for loader in (dm.train_dataloader(), dm.val_dataloader()):
+        next(iter(loader))
+    assert torch.equal(torch.get_rng_state(), before)

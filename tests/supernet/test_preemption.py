@@ -20,7 +20,7 @@ import pytest
 import torch
 import yaml
 from helpers_supernet import TINY_TASK
-from lightning.pytorch.demos.boring_classes import BoringModel
+from lightning.pytorch.demos.boring_classes import BoringModel, RandomDataset
 
 from llmpp.testing.batch_log import read_batch_log
 from llmpp.training.preemption import (
@@ -29,6 +29,7 @@ from llmpp.training.preemption import (
     PreemptionCheckpoint,
     requeue_slurm_job,
 )
+from llmpp.training.rng_state import TrainingRngState
 
 HANDLED = (signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2)
 
@@ -284,3 +285,59 @@ def test_preempted_run_resumes_mid_epoch_and_ends_as_the_uninterrupted_one(
 
 def _weights_path(run_dir: Path, stage: str) -> Path:
     return run_dir / ("arch" if stage == "retrain" else "") / "checkpoints" / "last.ckpt"
+
+
+class Draws(BoringModel):
+    """Records one draw from torch's generator per training step (what dropout does)."""
+
+    def __init__(self, own_generator: bool) -> None:
+        super().__init__()
+        self.draws: list[float] = []
+        self.own_generator = own_generator
+
+    def training_step(self, batch, batch_idx):
+        self.draws.append(float(torch.rand(())))
+        return super().training_step(batch, batch_idx)
+
+    def train_dataloader(self):
+        # llmpp's loaders have their own generator (their iterators draw from it);
+        # without one, starting an iterator draws from torch's.
+        generator = torch.Generator().manual_seed(0) if self.own_generator else None
+        return torch.utils.data.DataLoader(RandomDataset(32, 64), batch_size=2,
+                                           generator=generator)
+
+
+def _fit_draws(
+    tmp_path: Path, own_generator: bool, *callbacks: L.Callback, ckpt: Path | None = None
+) -> list[float]:
+    module = Draws(own_generator)
+    trainer = L.Trainer(
+        max_steps=2 * 4, limit_train_batches=4, accelerator="cpu", logger=False,
+        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+        limit_val_batches=0, default_root_dir=str(tmp_path),
+        callbacks=[*callbacks, TrainingRngState()],
+    )
+    try:
+        trainer.fit(module, ckpt_path=ckpt, weights_only=False)
+    except Preempted:
+        pass
+    return module.draws
+
+
+# After batch 2 (mid-epoch) and after batch 4 (the epoch's last). A loader drawing from
+# torch's generator is exact mid-epoch only: the state comes back after the resumed run's
+# extra iterator, but the uninterrupted run's next-epoch iterator draw is not replayed.
+@pytest.mark.parametrize(("stop_after", "own_generator"), [(2, True), (4, True), (2, False)])
+def test_random_state_resumes_where_the_uninterrupted_run_had_it(
+    tmp_path, own_signal_handlers, stop_after, own_generator
+):
+    torch.manual_seed(0)
+    full = _fit_draws(tmp_path / "full", own_generator)
+    torch.manual_seed(0)
+    ckpt = tmp_path / "cut" / "checkpoints" / "last.ckpt"
+    first = _fit_draws(tmp_path / "cut", own_generator, SignalAt(stop_after, signal.SIGTERM),
+                       PreemptionCheckpoint(ckpt))
+    torch.manual_seed(0)  # the restarted process seeds as the stage does
+    rest = _fit_draws(tmp_path / "cut", own_generator, ckpt=ckpt)
+    assert len(full) == 8 and first == full[:stop_after]
+    assert first + rest == full
