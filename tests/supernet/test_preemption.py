@@ -109,6 +109,36 @@ def test_no_checkpoint_inside_a_gradient_accumulation(tmp_path, own_signal_handl
     assert _saved_step(tmp_path / "checkpoints" / "last.ckpt") == 2
 
 
+class SignalInLastValidation(L.Callback):
+    def __init__(self, max_steps: int) -> None:
+        self.max_steps = max_steps
+
+    def on_validation_batch_end(self, trainer, *args, **kwargs) -> None:
+        if trainer.global_step == self.max_steps:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+def test_a_signal_in_the_last_validation_still_saves_and_exits(tmp_path, own_signal_handlers):
+    """Training is over, but the stage's own evaluation would outlast the grace period."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    ckpt = tmp_path / "checkpoints" / "last.ckpt"
+    trainer = L.Trainer(
+        max_steps=4, val_check_interval=4, limit_val_batches=1, accelerator="cpu",
+        logger=False, enable_checkpointing=False, enable_progress_bar=False,
+        enable_model_summary=False, num_sanity_val_steps=0, default_root_dir=str(tmp_path),
+        callbacks=[SignalInLastValidation(4), PreemptionCheckpoint(ckpt)],
+    )
+    with pytest.raises(Preempted):
+        trainer.fit(BoringModel())
+    assert _saved_step(ckpt) == 4
+
+
+def test_a_signal_ignored_before_training_stays_ignored(tmp_path, own_signal_handlers):
+    signal.signal(signal.SIGUSR1, signal.SIG_IGN)  # e.g. started under a wrapper ignoring it
+    ckpt = _fit(tmp_path, SignalAt(3, signal.SIGUSR1))
+    assert not ckpt.exists() and signal.getsignal(signal.SIGUSR1) is signal.SIG_IGN
+
+
 @pytest.fixture
 def fake_scontrol(tmp_path, monkeypatch) -> Path:
     """An ``scontrol`` on PATH that records its arguments (no cluster here)."""
