@@ -14,6 +14,7 @@ DataLoader workers fetch ahead, and those prefetched batches were never trained 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -118,6 +119,10 @@ class TranslationDataModule(L.LightningDataModule):
             collate_fn=collate,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
+            # Starting an iterator draws its workers' base seed; from the loader's own
+            # generator, not torch's global one, so a resumed run's extra iterator leaves
+            # the random state (dropout) as the uninterrupted run has it.
+            generator=torch.Generator().manual_seed(int(self.seed)),
         )
 
     def source_batches(
@@ -176,6 +181,10 @@ class TranslationDataModule(L.LightningDataModule):
         progress = state.get("sampler")
         if not progress:
             return
+        # Lightning warns that a mid-epoch resume of a loader without its own state_dict
+        # sees batches twice; this datamodule skips them (the sampler's resume) instead.
+        warnings.filterwarnings("ignore", message="You're resuming from a checkpoint that "
+                                "ended before the epoch ended")
         self._progress = {"epoch": int(progress["epoch"]), "consumed": int(progress["consumed"])}
         if self._train_sampler is not None:
             self._train_sampler.resume(**self._progress)

@@ -22,6 +22,8 @@ from llmpp.config import build
 from llmpp.errors import ConfigError, CorruptFileError, DataNotFoundError
 from llmpp.space.search_space import SearchSpace
 from llmpp.training.host_memory import retain_freed_memory
+from llmpp.training.preemption import PreemptionCheckpoint
+from llmpp.training.rng_state import TrainingRngState
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +107,9 @@ def build_trainer(
     """
     cfg = validation_in_updates(cfg, val_check_interval_updates)
     retain_freed_memory()  # activations freed each step are reused, not re-faulted
-    callbacks = list(callbacks or [])
+    # Last, so every other callback has seen a batch before a preemption exit follows it.
+    callbacks = [*(callbacks or []), TrainingRngState(),
+                 PreemptionCheckpoint(last_checkpoint(out_dir))]
     if not cfg.get("enable_progress_bar", True):
         callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
     has_checkpoint = any(type(c).__name__ == "ModelCheckpoint" for c in callbacks)
@@ -129,9 +133,14 @@ def _plugins(cfg: DictConfig) -> dict[str, Any]:
     return {"plugins": [AtomicCheckpointIO()]}
 
 
+def last_checkpoint(out_dir: Path) -> Path:
+    """The checkpoint a training stage resumes from: ``<out_dir>/checkpoints/last.ckpt``."""
+    return Path(out_dir) / "checkpoints" / "last.ckpt"
+
+
 def resume_path(out_dir: Path) -> str | None:
     """``<out_dir>/checkpoints/last.ckpt`` when a previous run left one (checked), else None."""
-    last = Path(out_dir) / "checkpoints" / "last.ckpt"
+    last = last_checkpoint(out_dir)
     if not last.is_file():
         return None
     check_readable_checkpoint(last)
