@@ -8,7 +8,8 @@ searches of a run share one driver process (start-up costs minutes on a loaded
 machine); ``--own-process`` runs each as its own ``llmpp search``. Steps (each
 skipped when its output exists):
 
-1. ``supernet``: train the supernet (``llmpp supernet``) on synthetic_en_de / hat_mini.
+1. ``supernet``: train the supernet (``llmpp supernet``) on ``--task`` / ``--space``
+   (synthetic_en_de / hat_mini by default).
 2. ``labels``: score distinct random architectures with the supernet (a subset of the
    validation pairs): the teacher of a real Distill-PP, in its own process.
 3. ``distill``: train Distill-PP on those labels (``llmpp distill``).
@@ -58,18 +59,22 @@ SEARCHES = {
     "hs_nas_adaptive": ["search=hs_nas_adaptive"],
     "random": ["search=random", "search.population_size={random_samples}",
                "search.keep={parents}"],
+    # llmpp's fastest HS-NAS preset as it ships (switch at 2/3, racing a quarter).
+    "hsnas_fast": ["experiment=hsnas_fast"],
 }
 
 
 # ---- the command lines (the only place that knows the stages' keys) ------------------------
 def supernet_cmd(root: Path, args) -> list[str]:
     # ~callbacks.progress: the progress callback fails without a terminal (being fixed).
-    return [str(BIN / "llmpp"), "supernet", "logger=csv", f"hydra.run.dir={root / 'supernet'}",
+    return [str(BIN / "llmpp"), "supernet", "logger=csv", f"space={args.space}",
+            f"task={args.task}",
+            f"hydra.run.dir={root / 'supernet'}",
             f"trainer.max_steps={args.supernet_steps}", "~callbacks.progress"]
 
 
-def distill_cmd(root: Path) -> list[str]:
-    return [str(BIN / "llmpp"), "distill", "task=synthetic_en_de", "space=hat_mini",
+def distill_cmd(root: Path, args) -> list[str]:
+    return [str(BIN / "llmpp"), "distill", f"task={args.task}", f"space={args.space}",
             f"labels={root / 'labels.jsonl'}", "logger=csv", "regressor.progress_bar=false",
             f"hydra.run.dir={root / 'distill'}"]
 
@@ -82,7 +87,8 @@ def search_cmd(root: Path, name: str, seed: int, limit: float, args) -> list[str
         f"search.population_size={args.population}", f"search.parents={args.parents}",
         f"search.mutations={args.children}", f"search.crossovers={args.children}"]
     return [str(BIN / "llmpp"), "search", "logger=none", "search.tracking.progress=false",
-            f"seed={seed}", *[o.format(**budget) for o in SEARCHES[name]],
+            f"space={args.space}", f"task={args.task}", f"seed={seed}",
+            *[o.format(**budget) for o in SEARCHES[name]],
             f"search.iterations={args.iterations}", *evolution,
             f"search.supernet_checkpoint={root / 'supernet/checkpoints/last.ckpt'}",
             f"search.distill_checkpoint={root / 'distill/distill.ckpt'}",
@@ -92,8 +98,8 @@ def search_cmd(root: Path, name: str, seed: int, limit: float, args) -> list[str
 
 
 def retrain_cmd(root: Path, archs: Path, args) -> list[str]:
-    return [str(BIN / "llmpp"), "retrain", f"archs={archs}", "logger=csv",
-            f"trainer.max_steps={args.retrain_steps}",
+    return [str(BIN / "llmpp"), "retrain", f"archs={archs}", "logger=csv", f"space={args.space}",
+            f"task={args.task}", f"trainer.max_steps={args.retrain_steps}",
             f"trainer.val_check_interval={args.retrain_steps}", "eval_bleu_limit=200",
             "~callbacks.progress",
             f"hydra.run.dir={root / 'retrain'}"]
@@ -113,10 +119,11 @@ def run(cmd: list[str], log: Path) -> float:
 def python_step(step: str, root: Path, args, log: Path) -> float:
     """One of this script's in-library steps, in its own process."""
     return run([sys.executable, __file__, "--root", str(root), "--step", step,
-                "--labels", str(args.labels), "--label-limit", str(args.label_limit)], log)
+                "--labels", str(args.labels), "--label-limit", str(args.label_limit),
+                "--space", args.space, "--task", args.task], log)
 
 
-def _context(root: Path):
+def _context(space_name: str, task_name: str):
     from omegaconf import OmegaConf
 
     from llmpp.config import build
@@ -125,14 +132,14 @@ def _context(root: Path):
     from llmpp.task import TaskSpec, load_task_config
     from llmpp.utils.paths import conf_dir
 
-    space = build(OmegaConf.load(conf_dir() / "space" / "hat_mini.yaml"), "space")
-    task = TaskSpec.from_config(load_task_config("synthetic_en_de"))
+    space = build(OmegaConf.load(conf_dir() / "space" / f"{space_name}.yaml"), "space")
+    task = TaskSpec.from_config(load_task_config(task_name))
     return space, TaskContext(task=task, space=space), SupernetPredictor
 
 
 def label_step(root: Path, args) -> None:
     """Supernet scores of distinct random architectures as Distill-PP's labels."""
-    space, context, Supernet = _context(root)
+    space, context, Supernet = _context(args.space, args.task)
     ckpt = str(root / "supernet/checkpoints/last.ckpt")
     predictor = Supernet(checkpoint=ckpt, valid_limit=args.label_limit)
     predictor.setup(context)
@@ -141,17 +148,17 @@ def label_step(root: Path, args) -> None:
     rows = [{"arch": a.to_hat(), "arch_key": a.key(), "prediction": float(s), "std": None,
              "samples": [], "failure": None, "backend": "supernet", "model": ckpt,
              "prompt": f"-valid loss, first {args.label_limit} pairs",
-             "task": "synthetic_en_de", "seed": 0} for a, s in zip(archs, scores, strict=True)]
+             "task": args.task, "seed": 0} for a, s in zip(archs, scores, strict=True)]
     from llmpp.labels.format import write_labels
 
     write_labels(root / "labels.jsonl", rows)
 
 
-def rescore_step(root: Path) -> None:
+def rescore_step(root: Path, space_name: str, task_name: str) -> None:
     """Each search's best architecture on all validation pairs, one supernet, one process."""
     from llmpp.space.architecture import Architecture
 
-    space, context, Supernet = _context(root)
+    space, context, Supernet = _context(space_name, task_name)
     predictor = Supernet(checkpoint=str(root / "supernet/checkpoints/last.ckpt"),
                          valid_limit=None)
     predictor.setup(context)
@@ -194,11 +201,11 @@ def searches_step(root: Path, args, limit: float) -> None:
         timings_path.write_text(json.dumps(timings, indent=1))
 
 
-def gflops_limit(root: Path) -> float:
-    """The median GFLOPs of random hat_mini architectures: a constraint that bites."""
+def gflops_limit(space_name: str, task_name: str) -> float:
+    """The median GFLOPs of the space's random architectures: a constraint that bites."""
     from llmpp.metrics.efficiency import efficiency
 
-    space, context, _ = _context(root)
+    space, context, _ = _context(space_name, task_name)
     archs = space.sample(np.random.default_rng(0), 500)
     flops = [efficiency(a, context.task.vocab_size, space.qkv_dim).total_flops / 1e9
              for a in archs]
@@ -360,6 +367,8 @@ def plot(root: Path, seeds: list[int], path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, default=Path("/tmp/bench"))
+    parser.add_argument("--space", default="hat_mini", help="the search space (conf/space)")
+    parser.add_argument("--task", default="synthetic_en_de", help="the task (conf/task)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--iterations", type=int, default=30)
     parser.add_argument("--population", type=int, default=125)
@@ -397,9 +406,9 @@ def main() -> None:
     if args.step == "labels":
         return label_step(root, args)
     if args.step == "rescore":
-        return rescore_step(root)
+        return rescore_step(root, args.space, args.task)
     if args.step == "searches":
-        return searches_step(root, args, gflops_limit(root))
+        return searches_step(root, args, gflops_limit(args.space, args.task))
     if args.merge:
         merge(root, args.merge)
     if args.report_only:
@@ -420,9 +429,9 @@ def main() -> None:
          lambda: run(supernet_cmd(root, args), root / "supernet.log"))
     once("labels", root / "labels.jsonl", lambda: python_step("labels", root, args,
                                                               root / "labels.log"))
-    once("distill", root / "distill/distill.ckpt", lambda: run(distill_cmd(root),
+    once("distill", root / "distill/distill.ckpt", lambda: run(distill_cmd(root, args),
                                                                 root / "distill.log"))
-    limit = gflops_limit(root)
+    limit = gflops_limit(args.space, args.task)
     if not args.own_process:
         run([sys.executable, __file__, *sys.argv[1:], "--step", "searches"],
             root / "searches.log")

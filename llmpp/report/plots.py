@@ -7,6 +7,7 @@ built at every stage's start, and most runs never plot.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from itertools import accumulate
 from pathlib import Path
 from typing import Any
@@ -77,24 +78,60 @@ def benchmark_plot(rows: Sequence[Row], path: Path) -> Path | None:
     return _save(fig, path)
 
 
-def search_curves(runs: Sequence[tuple[str, dict[str, Any]]]
-                  ) -> list[tuple[str, list[float], list[float]]]:
-    """(group, cumulative seconds, best score so far) per search run with iterations."""
+@dataclass(frozen=True)
+class SearchCurve:
+    """One search's plotted series: its final ranking predictor's best score so far.
+
+    Attributes:
+        group: the legend entry (runs of one group share a colour).
+        predictor: the predictor whose scores ``best`` holds (its own units).
+        seconds: cumulative search wall clock at each plotted iteration, from the start of
+            the search (earlier phases' time included).
+        best: the best score so far among the iterations that predictor ranked.
+    """
+
+    group: str
+    predictor: str
+    seconds: list[float]
+    best: list[float]
+
+
+def final_predictor(payload: dict[str, Any]) -> str | None:
+    """The predictor that ranked the search's answer: ``best.predictor``, else the last
+    iteration's."""
+    best = payload.get("best")
+    if isinstance(best, dict) and best.get("predictor"):
+        return str(best["predictor"])
+    iterations = payload.get("iterations") or []
+    return str(iterations[-1].get("predictor")) if iterations else None
+
+
+def search_curves(runs: Sequence[tuple[str, dict[str, Any]]]) -> list[SearchCurve]:
+    """Per search run with iterations: the final ranking predictor's best score so far.
+
+    Predictors score in their own units (HS-NAS: Distill-PP's predicted BLEU first, the
+    supernet's -loss after the switch), so a running maximum across them would compare
+    BLEU with -loss and could stick at a number no architecture has on the final scale.
+    Only the iterations the final predictor ranked are plotted; their x is the search's
+    cumulative wall clock, so the earlier phases' time still counts.
+    """
     curves = []
     for group, payload in runs:
         iterations = payload.get("iterations") or []
+        predictor = final_predictor(payload)
         seconds = list(accumulate(float(it.get("wall_seconds") or 0.0) for it in iterations))
         pairs = [(s, float(it["best_score"])) for s, it in zip(seconds, iterations, strict=True)
-                 if it.get("best_score") is not None]
+                 if it.get("best_score") is not None and str(it.get("predictor")) == predictor]
         if pairs:
             # An iteration reports its population's best; the curve shows the best so far.
             best = list(accumulate((score for _, score in pairs), max))
-            curves.append((group, [s for s, _ in pairs], best))
+            curves.append(SearchCurve(group, str(predictor), [s for s, _ in pairs], best))
     return curves
 
 
 def search_plot(runs: Sequence[tuple[str, dict[str, Any]]], path: Path) -> Path | None:
-    """Best score so far against cumulative wall-clock seconds, one colour per group.
+    """The final ranking predictor's best score so far against cumulative wall-clock
+    seconds, one colour per group (see :func:`search_curves`).
 
     Args:
         runs: (group, search.json payload) pairs; runs of one group (the seeds of one
@@ -104,19 +141,24 @@ def search_plot(runs: Sequence[tuple[str, dict[str, Any]]], path: Path) -> Path 
     if not curves:
         return None
     plt = _pyplot()
-    colours = _colours([group for group, _, _ in curves])
+    colours = _colours([c.group for c in curves])
+    predictors = list(dict.fromkeys(c.predictor for c in curves))
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     named: set[str] = set()
-    for group, xs, ys in curves:
-        label = None if group in named else group
-        named.add(group)
-        ax.step(xs, ys, where="post", color=colours[group], label=label, alpha=0.7)
-    ends = [xs[-1] for _, xs, _ in curves if xs[-1] > 0]
-    starts = [xs[0] for _, xs, _ in curves if xs[0] > 0]
+    for curve in curves:
+        # Groups ranked finally by different predictors say which, as their units differ.
+        text = curve.group if len(predictors) == 1 else f"{curve.group} [{curve.predictor}]"
+        label = None if text in named else text
+        named.add(text)
+        ax.step(curve.seconds, curve.best, where="post", color=colours[curve.group],
+                label=label, alpha=0.7)
+    ends = [c.seconds[-1] for c in curves if c.seconds[-1] > 0]
+    starts = [c.seconds[0] for c in curves if c.seconds[0] > 0]
     if starts and max(ends) > 20 * min(starts):
         ax.set_xscale("log")  # fast and slow algorithms on one axis
     ax.set_xlabel("search wall clock (s)")
-    ax.set_ylabel("best predicted score so far")
+    ax.set_ylabel(f"best score so far ({', '.join(predictors)})")
+    ax.set_title("final ranking predictor's score; earlier phases' time counted", fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     fig.tight_layout()

@@ -10,7 +10,7 @@ from report_payloads import benchmark_payload, search_payload
 from llmpp.errors import CorruptFileError, DataNotFoundError
 from llmpp.report import build_report, write_report
 from llmpp.report.labels import parse_override, run_labels, varying_keys
-from llmpp.report.plots import search_curves
+from llmpp.report.plots import search_curves, search_plot
 from llmpp.report.runs import find_runs
 
 ROOT_OVERRIDE = "benchmark.root=/data/gold"
@@ -148,11 +148,52 @@ def test_plots_are_skipped_when_asked_or_when_there_is_nothing_to_plot(tmp_path,
 def test_search_curves_show_the_best_so_far_against_cumulative_time():
     payload = search_payload("evolution", 0, [2.0, 1.0, 3.0])
     payload["iterations"][1]["best_score"] = None  # a skipped iteration still takes time
-    [(group, seconds, best)] = search_curves([("evolution", payload)])
-    assert group == "evolution"
-    assert seconds == [1.5, 4.5]
-    assert best == [2.0, 3.0]
+    [curve] = search_curves([("evolution", payload)])
+    assert (curve.group, curve.predictor) == ("evolution", "supernet")
+    assert curve.seconds == [1.5, 4.5]
+    assert curve.best == [2.0, 3.0]
     assert search_curves([("x", {"iterations": []})]) == []
+
+
+def test_a_two_phase_search_plots_only_its_final_predictors_scores():
+    """HS-NAS: Distill-PP's predicted BLEU (~1.4) first, then the supernet's -loss (~-1.4).
+
+    A running max across both would draw a flat line at +1.40 for a search whose best
+    is -1.4055; the plotted series is the supernet's own best so far, in its units, at
+    the search's cumulative time (the Distill-PP phase's seconds included).
+    """
+    payload = search_payload("hs_nas", 0, [1.38, 1.40, 1.39, -1.45, -1.41, -1.4055])
+    for it in payload["iterations"][:3]:
+        it["predictor"], it["wall_seconds"] = "llm_distill", 0.1
+    payload["best"] |= {"score": -1.4055, "predictor": "supernet"}
+    [curve] = search_curves([("hs_nas", payload)])
+    assert curve.predictor == "supernet"
+    assert curve.seconds == pytest.approx([1.8, 3.3, 4.8])
+    assert curve.best == [-1.45, -1.41, -1.4055]
+    # Without best.predictor (an older search.json) the last iteration's predictor ranks.
+    del payload["best"]["predictor"]
+    assert search_curves([("hs_nas", payload)]) == [curve]
+
+
+def test_the_search_plot_draws_the_final_predictors_series(tmp_path, monkeypatch):
+    """What reaches matplotlib is the supernet's series, labelled with its predictor."""
+    import matplotlib.axes
+
+    payload = search_payload("hs_nas", 0, [1.40, -1.45, -1.41])
+    payload["iterations"][0]["predictor"] = "llm_distill"
+    drawn = []
+    real_step = matplotlib.axes.Axes.step
+    monkeypatch.setattr(matplotlib.axes.Axes, "step",
+                        lambda ax, x, y, *a, **k: drawn.append((list(x), list(y)))
+                        or real_step(ax, x, y, *a, **k))
+    labels = []
+    real_ylabel = matplotlib.axes.Axes.set_ylabel
+    monkeypatch.setattr(matplotlib.axes.Axes, "set_ylabel",
+                        lambda ax, text, *a, **k: labels.append(text)
+                        or real_ylabel(ax, text, *a, **k))
+    assert search_plot([("hs_nas", payload)], tmp_path / "search.png").is_file()
+    assert drawn == [([3.0, 4.5], [-1.45, -1.41])]
+    assert labels == ["best score so far (supernet)"]
 
 
 def test_search_seeds_share_a_group_and_algorithms_do_not(tmp_path, make_run, monkeypatch):
