@@ -43,8 +43,12 @@ demo: install
 lint: install
 	$(BIN)/ruff check llmpp tests benchmarks launchers tools
 
+# The fast tier on every CPU (pytest-xdist, one process per CPU, each test module on one
+# of them so its module-scoped fixtures are built once); tests/conftest.py gives each
+# worker its share of the CPUs as torch threads. `PYTEST_WORKERS=0` runs it in one process.
+PYTEST_WORKERS ?= auto
 test-fast: install
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadscope
 
 # `-m slow` selects only the slow tier; exit code 5 (none selected) is not a failure here
 # because the fast tier above already ran and must have collected tests.

@@ -51,16 +51,21 @@ def trial_overrides(trial: optuna.Trial) -> list[str]:
     ]
 
 
+def distill_config(overrides: list[str]):
+    """The distill stage's config; a bad override is a one-line ``ConfigError``."""
+    try:
+        return compose("distill", overrides)
+    except (HydraException, OmegaConfBaseException) as exc:
+        raise ConfigError(f"distill overrides: {' '.join(str(exc).split())}") from None
+
+
 def make_objective(base: list[str], out: Path):
     """The objective: one ``run_distill`` per trial in ``<out>/trial_<n>``."""
     from llmpp.stages.distill import run_distill
 
     def objective(trial: optuna.Trial) -> float:
         overrides = [*base, *trial_overrides(trial)]
-        try:
-            cfg = compose("distill", overrides)
-        except (HydraException, OmegaConfBaseException) as exc:
-            raise ConfigError(f"distill overrides: {' '.join(str(exc).split())}") from None
+        cfg = distill_config(overrides)
         report = run_distill(cfg, out / f"trial_{trial.number:04d}")
         trial.set_user_attr("overrides", overrides)
         trial.set_user_attr("heldout_kendall", float(report["heldout"]["kendall"]))
@@ -71,6 +76,9 @@ def make_objective(base: list[str], out: Path):
 
 def sweep(base: list[str], out: Path, trials: int, seed: int, study_name: str) -> dict[str, Any]:
     """Run the trials still missing from the study; returns the best trial's summary."""
+    # The user's overrides are checked before the study: an error raised inside a trial
+    # is logged by optuna with its traceback before it reaches the one-line report.
+    distill_config(base)
     out.mkdir(parents=True, exist_ok=True)
     study = optuna.create_study(
         study_name=study_name,

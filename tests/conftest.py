@@ -8,6 +8,29 @@ from pathlib import Path
 # As in llmpp.cli: passive OpenMP waiting, set before anything imports torch.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+
+def _threads_per_worker() -> int | None:
+    """Intra-op threads for one pytest-xdist worker: the CPUs shared out, at least one.
+
+    Without it every worker (and every subprocess a test starts, which inherits the
+    environment) would run one thread per CPU, and n workers would oversubscribe the
+    machine n-fold. None when not running under xdist: a plain run keeps torch's default.
+    """
+    workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    if not workers:
+        return None
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    return max(1, cpus // max(1, int(workers)))
+
+
+_WORKER_THREADS = _threads_per_worker()
+if _WORKER_THREADS is not None:  # before torch is imported, for this process and children
+    for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[_var] = str(_WORKER_THREADS)
+
 import pytest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,13 +44,40 @@ HAT_ROOT = Path(
 ).resolve()  # HAT's released latency data
 
 
+def pytest_configure(config):
+    if _WORKER_THREADS is not None:  # in case a plugin imported torch before this file
+        import torch
+
+        torch.set_num_threads(_WORKER_THREADS)
+
+
+# Tests of the corpus cache itself (building, locking, rebuilding stale or torn copies)
+# start from an empty cache of their own.
+_OWN_CORPUS_CACHE = (ROOT / "tests" / "data",)
+
+
+@pytest.fixture(scope="session")
+def shared_corpora(tmp_path_factory) -> Path:
+    """The corpus cache (``<cache>/data``) shared by this test process's tests.
+
+    A corpus is keyed by the hash of its content settings and published by an atomic
+    rename under a lock, so a test that finds it built reads what it would have built;
+    building the same tiny corpus (SentencePiece training, encoding processes) again for
+    every test is what this saves.
+    """
+    return tmp_path_factory.mktemp("corpora")
+
+
 @pytest.fixture(autouse=True)
-def offline_env(tmp_path_factory, monkeypatch):
+def offline_env(request, tmp_path_factory, monkeypatch):
     """No test may use the network, W&B's servers or the user's real cache."""
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
-    monkeypatch.setenv("LLMPP_CACHE_DIR", str(tmp_path_factory.mktemp("llmpp-cache")))
+    cache = tmp_path_factory.mktemp("llmpp-cache")
+    if not any(request.path.is_relative_to(own) for own in _OWN_CORPUS_CACHE):
+        (cache / "data").symlink_to(request.getfixturevalue("shared_corpora"))
+    monkeypatch.setenv("LLMPP_CACHE_DIR", str(cache))
     wandb_home = tmp_path_factory.mktemp("wandb-home")  # W&B's staging and settings
     for var in ("WANDB_DATA_DIR", "WANDB_CACHE_DIR", "WANDB_CONFIG_DIR"):
         monkeypatch.setenv(var, str(wandb_home / var.lower()))

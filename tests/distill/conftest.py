@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -11,6 +15,7 @@ from llmpp.distill.train import train_regressor
 from llmpp.labels.format import label_row, write_labels
 from llmpp.labels.pools import sampled_pool
 from llmpp.testing.settings import train_config
+from llmpp.utils.lock import exclusive
 
 FAST = train_config(max_epochs=40, patience=8, progress_bar=False, batch_size=128)
 
@@ -53,9 +58,29 @@ def mini_labels_file(tmp_path_factory, mini_space, mini_pool):
     return path
 
 
+def run_shared_dir(tmp_path_factory) -> Path:
+    """A folder every pytest-xdist worker of this run sees (this run's own one without xdist)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="session")
 def mini_checkpoint(tmp_path_factory, mini_space, mini_pool):
-    """A checkpoint distilled from the synthetic teacher on hat_mini (task synthetic_en_de)."""
+    """A checkpoint distilled from the synthetic teacher on hat_mini (task synthetic_en_de).
+
+    Trained once per test run: the first worker to ask trains it under a lock, the
+    others read it (tests only read it; those that damage a checkpoint copy it first).
+    """
+    folder = run_shared_dir(tmp_path_factory) / "mini-distill-checkpoint"
+    with exclusive(folder.with_suffix(".lock"), what="the tests' Distill-PP checkpoint"):
+        if not (folder / "metrics.json").is_file():  # written last: the build is complete
+            folder.mkdir(parents=True, exist_ok=True)
+            metrics = _train_mini_checkpoint(folder / "distill.ckpt", mini_space, mini_pool)
+            (folder / "metrics.json").write_text(json.dumps(metrics))
+    return folder / "distill.ckpt", json.loads((folder / "metrics.json").read_text())
+
+
+def _train_mini_checkpoint(path: Path, mini_space, mini_pool) -> dict:
     encoder = FeatureEncoder(mini_space, "hat")
     features = encoder.encode(mini_pool)
     targets = synthetic_teacher(mini_space, mini_pool)
@@ -74,6 +99,5 @@ def mini_checkpoint(tmp_path_factory, mini_space, mini_pool):
         task="synthetic_en_de",
         metrics=metrics,
     )
-    path = tmp_path_factory.mktemp("ckpt") / "distill.ckpt"
     save_checkpoint(path, payload)
-    return path, metrics
+    return metrics

@@ -43,11 +43,15 @@ def test_decoding_runs_fixed_length_on_beam_batch(mini_space, beam):
 
 
 def test_threads_are_set_restored_and_recorded():
-    before = torch.get_num_threads()
-    with torch_threads(1) as threads:
-        assert threads == torch.get_num_threads() == 1
-        meta = HardwareTarget(name="cpu", threads=1).metadata(threads)
-    assert torch.get_num_threads() == before
+    ambient = torch.get_num_threads()
+    torch.set_num_threads(3)  # not 1, whatever the runner set (xdist workers run with 1)
+    try:
+        with torch_threads(1) as threads:
+            assert threads == torch.get_num_threads() == 1
+            meta = HardwareTarget(name="cpu", threads=1).metadata(threads)
+        assert torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(ambient)
     assert meta["threads"] == 1 and meta["name"] == "cpu"
     with pytest.raises(ConfigError, match="threads"):
         with torch_threads(0):

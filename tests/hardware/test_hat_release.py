@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import shutil
 import subprocess
-import sys
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -16,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from cli_runner import run_cli
 from scipy.stats import kendalltau
 
 from llmpp.errors import ConfigError, CorruptFileError, DataNotFoundError
@@ -174,8 +173,7 @@ def test_measured_target_refuses_a_space_or_task_hat_did_not_measure(mini_space,
 
 
 def llmpp(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "llmpp.cli", *args], cwd=cwd, text=True,
-                          capture_output=True, env=dict(os.environ), timeout=180)
+    return run_cli(args, cwd=cwd)  # the console script's entry, in this process
 
 
 def test_describe_gives_hat_released_latency(tmp_path, hat_root) -> None:

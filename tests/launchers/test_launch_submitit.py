@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import os
 import stat
 import subprocess
@@ -141,6 +142,18 @@ def test_optuna_sweep_is_resumable(tmp_path, gold_root) -> None:
 
 def test_optuna_sweep_bad_override_is_one_line(tmp_path, capsys) -> None:
     sweep = load_optuna_sweep()
-    assert sweep.main(["--trials", "1", "--out", str(tmp_path / "o"), "distill.nope=1"]) == 2
+    # optuna's own handler writes to the stderr of whichever test first used optuna in
+    # this process; point it at this test's, as a fresh process's would be.
+    handlers = [h for h in logging.getLogger("optuna").handlers
+                if isinstance(h, logging.StreamHandler)]
+    streams = [h.stream for h in handlers]
+    for handler in handlers:
+        handler.setStream(sys.stderr)
+    try:
+        code = sweep.main(["--trials", "1", "--out", str(tmp_path / "o"), "distill.nope=1"])
+    finally:
+        for handler, stream in zip(handlers, streams, strict=True):
+            handler.setStream(stream)
+    assert code == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "distill.nope" in err
