@@ -16,6 +16,7 @@ killed or no longer exists is *stale* (the code moved: triage it again).
     python tools/mutate.py                  # every module, smallest first
     python tools/mutate.py efficiency llm   # just these
     python tools/mutate.py --list           # the module map
+    python tools/mutate.py space --again    # rerun only the last run's mutants not killed
 
 Writes ``mutants-scores/<module>.json`` (counts and the surviving mutants' names) and
 ``mutants-scores/<module>.diff`` (each survivor's diff). ``mutants/`` is scratch (gitignored).
@@ -69,8 +70,11 @@ def configure(files: list[str], tests: list[str]) -> None:
     configuration.reset_config()
 
 
-def run_module(name: str, files: list[str], tests: list[str]) -> None:
-    """Run mutmut for one module in a child process (mutmut keeps global state)."""
+def run_module(name: str, files: list[str], tests: list[str], only: list[str] = ()) -> None:
+    """Run mutmut for one module in a child process (mutmut keeps global state).
+
+    ``only``: rerun just these mutants of the module's last run (``mutants/`` kept).
+    """
     pid = os.fork()
     if pid == 0:
         code = 0
@@ -78,7 +82,7 @@ def run_module(name: str, files: list[str], tests: list[str]) -> None:
             configure(files, tests)
             from mutmut.__main__ import cli
 
-            cli(["run", "--max-children", os.environ.get("MUTATE_JOBS", "2")],
+            cli(["run", "--max-children", os.environ.get("MUTATE_JOBS", "2"), *only],
                 standalone_mode=False)
         except SystemExit as exc:
             code = int(exc.code or 0)
@@ -149,6 +153,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("modules", nargs="*", help="module names (default: all)")
     parser.add_argument("--list", action="store_true", help="print the module map and exit")
+    parser.add_argument("--again", action="store_true",
+                        help="rerun only the mutants the module's last run left not killed "
+                             "(after writing tests for them; one module, mutants/ kept)")
     args = parser.parse_args()
     modules = module_map()
     if args.list:
@@ -166,11 +173,26 @@ def main() -> int:
     # imported torch, and a forked OpenMP pool spins until the CPU limit ("timeout").
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"
+    if args.again and len(args.modules) != 1:
+        print("--again reruns one module: name it (e.g. tools/mutate.py space --again)",
+              file=sys.stderr)
+        return 2
     results = []
     for name in args.modules or list(modules):
         spec = modules[name]
-        shutil.rmtree(ROOT / "mutants", ignore_errors=True)  # a clean copy per module
-        run_module(name, spec["files"], spec["tests"])
+        if args.again:
+            last = ROOT / "mutants-scores" / f"{name}.json"
+            meta = [ROOT / "mutants" / f"{f}.meta" for f in spec["files"]]
+            if not last.is_file() or not all(m.is_file() for m in meta):
+                print(f"no last run of {name} to rerun (mutants/ holds another module or "
+                      f"none); run `tools/mutate.py {name}` first", file=sys.stderr)
+                return 2
+            only = [n.split(" ")[0] for n in json.loads(last.read_text())["not_killed"]]
+            if only:
+                run_module(name, spec["files"], spec["tests"], only)
+        else:
+            shutil.rmtree(ROOT / "mutants", ignore_errors=True)  # a clean copy per module
+            run_module(name, spec["files"], spec["tests"])
         result = score(name, spec["files"], spec.get("equivalent", []))
         out = ROOT / "mutants-scores" / f"{name}.json"
         out.parent.mkdir(exist_ok=True)

@@ -339,7 +339,34 @@ def test_setup_refuses_a_fixed_network_another_space_or_task(tiny, mini_space, p
             "the supernet in the in-memory module was trained on task synthetic_en_de, not "
             "other_task; pass task=synthetic_en_de or another checkpoint")):
         SupernetPredictor.from_module(module).setup(other_task)
-    SupernetPredictor.from_module(module).setup(TaskContext(task=context.task, space=None))
+    bound = SupernetPredictor.from_module(module)
+    bound.setup(TaskContext(task=context.task, space=None))
+    assert bound.context.task is context.task
+
+
+def test_a_checkpoint_loads_on_the_device_and_needs_its_task(tiny, mini_space, tmp_path,
+                                                             monkeypatch) -> None:
+    module, context = tiny
+    bare = TranslationModule(space_name="hat_mini", space_spec=mini_space.spec(), vocab_size=200)
+    moved = []
+
+    class Loaded:  # what from_checkpoint returns: the module, moved where asked
+        def to(self, device):
+            moved.append(device)
+            return bare
+
+    monkeypatch.setattr(TranslationModule, "from_checkpoint", lambda path: Loaded())
+    predictor = SupernetPredictor(checkpoint=str(tmp_path / "old.ckpt"), device="cpu")
+    predictor.setup(context)
+    assert moved == ["cpu"] and predictor.module is bare and predictor.context is context
+    with pytest.raises(ConfigError, match=exactly(
+            f"{tmp_path / 'old.ckpt'} does not record its task's data settings")):
+        predictor.predict(mini_space.sample(np.random.default_rng(0), 1))
+
+
+def test_the_built_datamodule_batches_with_the_predictors_budget(tiny) -> None:
+    module, _ = tiny
+    assert SupernetPredictor.from_module(module, max_tokens=64)._data().max_tokens == 64
 
 
 def test_bleu_scores_each_architecture_on_the_validation_split(tiny, mini_space, clock,
@@ -378,3 +405,14 @@ def test_racing_work_adds_up_over_calls() -> None:
     racer.predict(range(6))
     racer.predict(range(6))
     assert racer.cost()["evaluations"] == 4 and racer.cost()["subset_evaluations"] == 12
+    plain = TableRacer(LOSSES, TOKENS)
+    plain.predict(range(6))
+    plain.predict(range(3))
+    assert plain.cost()["evaluations"] == 9
+
+
+def test_auto_device_is_cuda_when_there_is_one_and_a_module_keeps_its_own(monkeypatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert SupernetPredictor(checkpoint="x").device == "cuda"
+    assert SupernetPredictor(checkpoint="x", device="cpu").device == "cpu"
+    assert SupernetPredictor.from_module(torch.nn.Linear(1, 1)).device == "cpu"
