@@ -70,7 +70,7 @@ def configure(files: list[str], tests: list[str]) -> None:
     configuration.reset_config()
 
 
-def run_module(name: str, files: list[str], tests: list[str], only: list[str] = ()) -> None:
+def run_module(name: str, files: list[str], tests: list[str], only: list[str] = ()) -> int:
     """Run mutmut for one module in a child process (mutmut keeps global state).
 
     ``only``: rerun just these mutants of the module's last run (``mutants/`` kept).
@@ -91,8 +91,11 @@ def run_module(name: str, files: list[str], tests: list[str], only: list[str] = 
             code = 1
         os._exit(code)
     _, status = os.waitpid(pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        print(f"{name}: mutmut exited with {os.waitstatus_to_exitcode(status)}", file=sys.stderr)
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        print(f"{name}: mutmut exited with {code}; no scores written (see its output above)",
+              file=sys.stderr)
+    return code
 
 
 def survivor_diffs(files: list[str], names: list[str]) -> str:
@@ -177,7 +180,7 @@ def main() -> int:
         print("--again reruns one module: name it (e.g. tools/mutate.py space --again)",
               file=sys.stderr)
         return 2
-    results = []
+    results, failed = [], False
     for name in args.modules or list(modules):
         spec = modules[name]
         if args.again:
@@ -188,11 +191,13 @@ def main() -> int:
                       f"none); run `tools/mutate.py {name}` first", file=sys.stderr)
                 return 2
             only = [n.split(" ")[0] for n in json.loads(last.read_text())["not_killed"]]
-            if only:
-                run_module(name, spec["files"], spec["tests"], only)
+            code = run_module(name, spec["files"], spec["tests"], only) if only else 0
         else:
             shutil.rmtree(ROOT / "mutants", ignore_errors=True)  # a clean copy per module
-            run_module(name, spec["files"], spec["tests"])
+            code = run_module(name, spec["files"], spec["tests"])
+        if code != 0:
+            failed = True
+            continue
         result = score(name, spec["files"], spec.get("equivalent", []))
         out = ROOT / "mutants-scores" / f"{name}.json"
         out.parent.mkdir(exist_ok=True)
@@ -207,7 +212,7 @@ def main() -> int:
             print(f"    untriaged: {survivor}")
         for stale in r["stale_equivalent"]:
             print(f"    listed as equivalent but killed or gone (triage again): {stale}")
-    return 0
+    return 1 if failed else 0
 
 
 def _pct(value: float | None) -> str:
