@@ -158,7 +158,8 @@ def main() -> int:
     parser.add_argument("--list", action="store_true", help="print the module map and exit")
     parser.add_argument("--again", action="store_true",
                         help="rerun only the mutants the module's last run left not killed "
-                             "(after writing tests for them; one module, mutants/ kept)")
+                             "(after writing tests for them; one module, mutants/ kept; with "
+                             "its map changed, mutmut forgets the other mutants' results)")
     args = parser.parse_args()
     modules = module_map()
     if args.list:
