@@ -58,7 +58,7 @@ test-slow: install
 test: lint test-fast test-slow
 
 # Mutation testing of the core modules (docs/TESTING.md); not part of `make test`.
-# `make mutate` runs every module (about an hour on two cores); `make mutate MODULE=llm`
+# `make mutate` runs every module (about 1.5 h on two cores); `make mutate MODULE=llm`
 # one of them (`$(BIN)/python tools/mutate.py --list` names them). Scores: mutants-scores/.
 MUTATE_STAMP := $(VENV)/.mutate-installed
 $(MUTATE_STAMP): pyproject.toml $(STAMP)

@@ -13,7 +13,13 @@ import time
 import pytest
 
 from llmpp.errors import CorruptFileError, FileSystemError
-from llmpp.llm.cache import ReplyCache, _storage_error, default_cache_path, request_key
+from llmpp.llm.cache import (
+    CachedReply,
+    ReplyCache,
+    _storage_error,
+    default_cache_path,
+    request_key,
+)
 from llmpp.llm.parse import parse_first_word, parse_score, parse_scores
 from llmpp.llm.retry import RetryPolicy, is_transient, retry_after_seconds
 
@@ -108,3 +114,31 @@ def test_backoff_uses_the_given_generator() -> None:
     random.seed(12345)
     want = random.Random(7).uniform(2.0, 4.0)
     assert policy.delay(2, None, random.Random(7)) == want
+
+
+def test_the_cache_waits_a_minute_for_another_runs_write_lock(tmp_path, monkeypatch) -> None:
+    # Runs sharing one cache take turns at SQLite's write lock; a long commit of another
+    # run must be waited for (60 s), not turned into a failed run after SQLite's 5 s.
+    import llmpp.llm.cache as cache_module
+
+    seen = []
+    real = sqlite3.connect
+
+    def connect(*args, **kwargs):
+        seen.append(kwargs.get("timeout"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cache_module.sqlite3, "connect", connect)
+    ReplyCache(tmp_path / "replies.sqlite").close()
+    assert seen == [60.0]
+
+
+def test_a_write_failing_after_the_open_names_the_cache_file(tmp_path) -> None:
+    path = tmp_path / "replies.sqlite"
+    cache = ReplyCache(path)
+    cache._db.close()  # the file turns read-only under the open cache
+    cache._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+
+    with pytest.raises(FileSystemError, match=f"cannot write the LLM reply cache {path}: "):
+        cache.put("k", "prompt", CachedReply("1", 1, 1))
+    cache.close()

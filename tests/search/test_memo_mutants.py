@@ -77,3 +77,15 @@ def test_equal_architectures_share_one_entry(paper_space) -> None:
     assert len(predictor.seen) == distinct
     np.testing.assert_array_equal(again, np.concatenate([first, first]))
     assert memo.hits["p"] == (20 - distinct) + 40
+
+
+def test_predictor_seconds_add_up_over_calls(paper_space, monkeypatch) -> None:
+    import llmpp.search.memo as memo_module
+
+    # Two predict calls of 2 s and 3 s on a scripted clock: the memo reports 5 s.
+    ticks = iter([0.0, 2.0, 10.0, 13.0])
+    monkeypatch.setattr(memo_module.time, "perf_counter", lambda: next(ticks))
+    memo = MemoScorer({"p": Counting()})
+    memo.score("p", [paper_space.largest()])
+    memo.score("p", [paper_space.smallest()])
+    assert memo.seconds["p"] == 5.0

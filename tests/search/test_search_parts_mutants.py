@@ -194,3 +194,21 @@ def test_survivors_of_the_first_measurement(mini_space) -> None:
     seen = {mini_space.smallest().key()}
     assert Generator(max_tries_per_arch=0).generate(
         lambda r: next(picks), 1, np.random.default_rng(0), seen) == []
+
+
+def test_gene_crossover_copies_a_lone_parent_and_crosses_two(mini_space) -> None:
+    a = mini_space.to_gene(mini_space.largest())
+    b = mini_space.to_gene(mini_space.smallest())
+    lone = Crossover().gene(mini_space, [a], np.random.default_rng(0))
+    assert lone == a and lone is not a
+    # Two parents are crossed, not copied: over a few draws a child mixes both.
+    children = [Crossover().gene(mini_space, [a, b], np.random.default_rng(s)) for s in range(5)]
+    assert any(c not in (a, b) for c in children)
+
+
+def test_architecture_draws_come_back_without_a_gene(mini_space) -> None:
+    pairs = Generator().generate_genes(mini_space.sample, 3, np.random.default_rng(0), set())
+    assert len(pairs) == 3 and all(gene is None for _, gene in pairs)
+    genes = Generator().generate_genes(mini_space.sample_gene, 2, np.random.default_rng(0),
+                                       set(), decode=mini_space.from_gene)
+    assert all(mini_space.from_gene(gene) == arch for arch, gene in genes)
