@@ -82,12 +82,12 @@ def test_distill_features_follow_the_six_layer_depths(small_space) -> None:
 
 def test_latency_features_encode_hat_small(small_space) -> None:
     from llmpp.hardware.features import FEATURE_KINDS, encode_features
-    from llmpp.hardware.measure import MeasureConfig
+    from llmpp.testing.settings import measure_config
 
     archs = [small_space.smallest(), small_space.largest(2)]
     for kind in FEATURE_KINDS:
         rows = encode_features(archs, kind, space=small_space, vocab_size=1000,
-                               measure=MeasureConfig())
+                               measure=measure_config())
         assert rows.shape[0] == 2 and np.isfinite(rows).all(), kind
         if kind == "analytic":  # more decoder layers attending more: more work
             assert (rows[1] >= rows[0]).all()
