@@ -72,3 +72,26 @@ def test_a_clean_cache_counts_nothing(tmp_path) -> None:
     cache = ReplyCache(path)
     assert cache.torn == 0 and len(cache) == 2
     cache.close()
+
+
+def test_a_write_torn_in_its_first_frame_is_counted(tmp_path, caplog) -> None:
+    """One unfinished frame is a torn write too (the log cut inside the last write's first
+    frame); the warning says what was skipped and what was kept."""
+    path = tmp_path / "replies.sqlite"
+    write_and_kill(path, 3)
+    wal = Path(f"{path}-wal")
+    data = wal.read_bytes()
+    frame = 24 + int.from_bytes(data[8:12], "big")
+    ends = [32 + frame * (i + 1) for i in range((len(data) - 32) // frame)]
+    commits = [end for end in ends if int.from_bytes(data[end - frame + 4:end - frame + 8],
+                                                     "big")]
+    wal.write_bytes(data[: commits[-2] + frame // 2])  # half of the last write's first frame
+    assert unfinished_frames(wal) == 1
+
+    with caplog.at_level(logging.WARNING, logger="llmpp.llm.cache"):
+        cache = ReplyCache(path)
+    assert cache.torn == 1 and len(cache) == 2
+    assert caplog.messages == [
+        f"LLM reply cache {path}: skipped 1 reply whose write was cut short (a killed run); "
+        "2 answered replies kept"]
+    cache.close()

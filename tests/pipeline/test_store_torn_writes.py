@@ -7,6 +7,7 @@ it (nothing else would ever delete it, and a supernet's is as large as the check
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,17 @@ def test_other_dot_files_and_finished_outputs_are_kept(tmp_path) -> None:
     (out_dir / "notes.tmp").write_text("not ours: no leading dot")
     store.ensure("supernet", CFG, resumes([]))
     assert (out_dir / ".hidden").exists() and (out_dir / "notes.tmp").exists()
+
+
+def test_the_resume_says_what_it_removed_and_keeps_temp_named_folders(tmp_path,
+                                                                      caplog) -> None:
+    store = StageStore(tmp_path)
+    out_dir = store.dir_for("supernet", CFG)
+    (out_dir / ".shards.k1.tmp").mkdir(parents=True)  # a folder: not an atomic file write
+    (out_dir / ".labels.jsonl.x9.tmp").write_text("half")
+    with caplog.at_level(logging.INFO, logger="llmpp.pipeline.store"):
+        store.ensure("supernet", CFG, lambda cfg, d: {})
+    assert (out_dir / ".shards.k1.tmp").is_dir()
+    assert not (out_dir / ".labels.jsonl.x9.tmp").exists()
+    assert caplog.messages[0] == (f"supernet: removed 1 torn write(s) of a killed run in "
+                                  f"{out_dir} (e.g. .labels.jsonl.x9.tmp)")
