@@ -143,10 +143,10 @@ def test_every_training_stage_runs_on_hat_small(tmp_path) -> None:
                for line in f.read_text().splitlines()]
     assert gold.gold_dir and all("Supernet" in r for r in records)
     search = run_search(compose("search", [
-        "task=synthetic_en_de", "space=hat_small", "logger=none", "tracking.progress=false",
+        "task=synthetic_en_de", "space=hat_small", "logger=none", "search.tracking.progress=false",
         "search=evolution", "search.iterations=2", "search.population_size=6",
         "search.parents=2", "search.mutations=2", "search.crossovers=2",
-        f"supernet_checkpoint={ckpt}", "predictors.supernet.valid_limit=4",
+        f"search.supernet_checkpoint={ckpt}", "search.predictors.supernet.valid_limit=4",
         "constraint=gflops", "constraint.limit=0.1"]), tmp_path / "search")
     assert search["best"]["gflops"] <= 0.1 and len(search["iterations"]) == 2
     latency = run_latency(compose("latency", [
