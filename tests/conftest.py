@@ -131,6 +131,43 @@ def paper_space():
     return instantiate(OmegaConf.load(ROOT / "conf" / "space" / "hat_space0.yaml"))
 
 
+# Modules that take most of a tier's time, longest first, with their seconds on two idle
+# cores (`pytest -m slow --durations`, 2026-12-03). pytest-xdist's `--dist loadscope` keeps a
+# module on one worker and hands out modules by their number of tests, most first, so these
+# single-test modules came last and one worker ran the longest of them alone at the end. They
+# are handed out first instead (longest first: the workers then finish close together); a
+# module missing here only loses its place in the queue, never a test.
+LONG_MODULES = (
+    "tests/pipeline/test_chaos_pipeline.py",  # 119 s
+    "tests/supernet/test_preemption.py",  # 101 s
+    "tests/pipeline/test_pipeline_run.py",  # 54 s
+    "tests/llm/test_label_killed_orphans.py",  # 39 s
+    "tests/pipeline/test_pipeline_concurrent.py",  # 35 s
+    "tests/errors/test_full_disk_rerun.py",  # 17 s
+    "tests/launchers/test_launch_submitit.py",  # 16 s
+)
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadscope`` with ``LONG_MODULES`` first; other modes: xdist's own."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class LongModulesFirst(LoadScopeScheduling):
+        ordered = False
+
+        def _assign_work_unit(self, node) -> None:
+            if not self.ordered:  # the queue is complete at the first assignment
+                self.ordered = True
+                for scope in reversed(LONG_MODULES):
+                    if scope in self.workqueue:
+                        self.workqueue.move_to_end(scope, last=False)
+            super()._assign_work_unit(node)
+
+    return LongModulesFirst(config, log)
+
+
 def pytest_collection_modifyitems(config, items):
     try:
         import torch
