@@ -160,6 +160,7 @@ LONG_MODULES = (
 )
 
 
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist's: unknown without it
 def pytest_xdist_make_scheduler(config, log):
     """``--dist loadscope`` with ``LONG_MODULES`` first; other modes: xdist's own."""
     if config.getvalue("dist") != "loadscope":
