@@ -131,6 +131,56 @@ def paper_space():
     return instantiate(OmegaConf.load(ROOT / "conf" / "space" / "hat_space0.yaml"))
 
 
+# Modules that take most of a tier's time, longest first. pytest-xdist's `--dist loadscope`
+# keeps a module on one worker and hands modules out by their number of tests, most first,
+# so long modules of one or a few tests came last and one worker ran the longest of them
+# alone at the end. These are handed out first instead (longest first, so the workers end
+# close together); a module missing here only loses its place in the queue, never a test.
+# Seconds: slow tier on two idle cores (`pytest -m slow --durations`, 2026-12-03); fast
+# tier in one process on the shared, loaded machine (`pytest -n 0 --durations=0`, same
+# day), so only their order matters. Each tier queues only the modules it selects.
+LONG_MODULES = (
+    # slow tier
+    "tests/pipeline/test_chaos_pipeline.py",  # 119 s
+    "tests/supernet/test_preemption.py",  # 101 s before its cut to two signalled runs
+    "tests/pipeline/test_pipeline_run.py",  # 54 s
+    "tests/llm/test_label_killed_orphans.py",  # 39 s
+    "tests/pipeline/test_pipeline_concurrent.py",  # 35 s
+    "tests/errors/test_full_disk_rerun.py",  # 17 s
+    "tests/launchers/test_launch_submitit.py",  # 16 s
+    # fast tier: modules of a few long tests
+    "tests/pipeline/test_store_lock.py",  # 49 s, 2 tests
+    "tests/distill/test_distill_stage.py",  # 46 s, 4 tests
+    "tests/data/test_data_corpus.py",  # 39 s, 8 tests
+    "tests/data/test_data_stage.py",  # 25 s, 4 tests
+    "tests/hardware/test_hardware_predictor.py",  # 20 s, 4 tests
+    "tests/hardware/test_latency_stage.py",  # 17 s, 5 tests
+    "tests/distill/test_distill_model.py",  # 15 s, 6 tests
+    "tests/search/test_search_resume.py",  # 14 s, 2 tests
+)
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist's: unknown without it
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadscope`` with ``LONG_MODULES`` first; other modes: xdist's own."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class LongModulesFirst(LoadScopeScheduling):
+        ordered = False
+
+        def _assign_work_unit(self, node) -> None:
+            if not self.ordered:  # the queue is complete at the first assignment
+                self.ordered = True
+                for scope in reversed(LONG_MODULES):
+                    if scope in self.workqueue:
+                        self.workqueue.move_to_end(scope, last=False)
+            super()._assign_work_unit(node)
+
+    return LongModulesFirst(config, log)
+
+
 def pytest_collection_modifyitems(config, items):
     try:
         import torch

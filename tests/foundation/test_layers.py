@@ -153,36 +153,40 @@ def part_graph(graph: dict[str, set[str]], part: Callable[[str], Part | None]) -
     return edges
 
 
-GRAPH = import_graph(ROOT)
+@pytest.fixture(scope="module")
+def graph() -> dict[str, set[str]]:
+    """The package's import graph, parsed when a test needs it (not at collection, which
+    every pytest-xdist worker of both tiers does)."""
+    return import_graph(ROOT)
 
 
-def test_every_module_is_in_the_layer_table() -> None:
-    assert not unlisted(GRAPH, part_of), (
-        f"modules with no row in llmpp/layers.py: {unlisted(GRAPH, part_of)}"
+def test_every_module_is_in_the_layer_table(graph) -> None:
+    assert not unlisted(graph, part_of), (
+        f"modules with no row in llmpp/layers.py: {unlisted(graph, part_of)}"
     )
 
 
-def test_every_row_of_the_layer_table_names_modules() -> None:
-    stale = [part.name for part in PARTS if not any(part_of(name) == part for name in GRAPH)]
+def test_every_row_of_the_layer_table_names_modules(graph) -> None:
+    stale = [part.name for part in PARTS if not any(part_of(name) == part for name in graph)]
     assert not stale, f"rows of llmpp/layers.py naming no module: {stale}"
 
 
-def test_no_import_climbs_a_layer() -> None:
-    bad = climbing(GRAPH, part_of)
+def test_no_import_climbs_a_layer(graph) -> None:
+    bad = climbing(graph, part_of)
     assert not bad, "imports into a higher layer (llmpp/layers.py):\n" + "\n".join(bad)
 
 
-def test_no_import_cycle_between_modules() -> None:
-    assert not cycles(GRAPH), f"modules importing each other: {cycles(GRAPH)}"
+def test_no_import_cycle_between_modules(graph) -> None:
+    assert not cycles(graph), f"modules importing each other: {cycles(graph)}"
 
 
-def test_no_import_cycle_between_packages() -> None:
-    found = cycles(part_graph(GRAPH, part_of))
+def test_no_import_cycle_between_packages(graph) -> None:
+    found = cycles(part_graph(graph, part_of))
     assert not found, f"packages importing each other: {found}"
 
 
-def test_product_code_never_imports_the_testing_package() -> None:
-    bad = into_testing(GRAPH)
+def test_product_code_never_imports_the_testing_package(graph) -> None:
+    bad = into_testing(graph)
     assert not bad, f"fakes and contract suites are for tests: {bad}"
 
 

@@ -1,5 +1,8 @@
 """`llmpp run` end to end on the smallest budgets, then a rerun that reuses everything.
 
+The first run is a real process with the default (local llama.cpp) LLM; the rerun goes
+through the CLI's entry in this process (`tests/cli_runner.py`).
+
 It also checks the promises of the one config tree: a command-line override of the
 search budget reaches the search (over the preset's value), and every step that trains
 or searches leaves its own offline W&B run, grouped under the pipeline run.
@@ -14,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_runner import run_cli
 
 from llmpp.testing.wandb_offline import offline_runs
 
@@ -81,14 +85,8 @@ def test_run_smoke_then_rerun_reuses_every_stage(tmp_path) -> None:
     assert len(search["iterations"]) == 3  # the command line beat the preset's 2
     check_wandb_runs(tmp_path / "artifacts", group="run-one")
 
-    second = subprocess.run(
-        [*args, f"hydra.run.dir={tmp_path / 'two'}"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    # The rerun in-process (the CLI's own entry): what it reuses is on disk, not in a process.
+    second = run_cli([*args[3:], f"hydra.run.dir={tmp_path / 'two'}"], cwd=tmp_path, env=env)
     assert second.returncode == 0, second.stderr[-3000:]
     again = json.loads((tmp_path / "two" / "summary.json").read_text())
     assert all(stage["reused"] for stage in again["stages"].values())
