@@ -49,6 +49,9 @@ def test_every_shared_and_block_key_is_in_the_content_with_its_value(run_cfg, st
     with open_dict(expected):
         for dotted, source in step.inputs.items():
             OmegaConf.update(expected, dotted, lookup(RESULTS, source), force_add=True)
+            if step.block and not step.nested:  # the block is the step's root, beside its inputs
+                OmegaConf.update(expected, f"{step.block}.{dotted}", lookup(RESULTS, source),
+                                 force_add=True)
     plain = OmegaConf.to_container(expected, resolve=True)
     inputs = {dotted.split(".")[0] for dotted in step.inputs}
     shared = [k for k in step.shared if k in run_cfg and k not in RUN_ONLY]

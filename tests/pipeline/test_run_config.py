@@ -84,9 +84,14 @@ def test_shared_choices_and_inputs_flow_into_steps(compose) -> None:
     assert search.search.predictors.supernet.checkpoint == "/s/last.ckpt"
     gold = step_config(run_cfg, STEPS["gold"], RESULTS)
     assert gold.supernet_checkpoint == "/s/last.ckpt" and gold.sample_seed == 7
-    assert gold.optim.total_steps == gold.trainer.max_steps == 200
+    assert gold.optim.total_steps == gold.trainer.max_steps == 30
+    # The demo's gold set starts from the weights each architecture inherits from the
+    # supernet the step is given (run.yaml's relative interpolation, read at the step).
+    assert gold.init_from == "/s/last.ckpt"
+    assert content_config(gold).init_from == "/s/last.ckpt"  # and in its content key
     retrain = step_config(run_cfg, STEPS["retrain"], RESULTS)
-    assert retrain.optim.total_steps == retrain.trainer.max_steps == 600
+    assert retrain.optim.total_steps == retrain.trainer.max_steps == 400
+    assert retrain.init_from is None  # the best architecture is retrained from scratch
     assert retrain.arch == RESULTS["search"]["best"]["arch"]
 
 
