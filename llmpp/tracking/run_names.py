@@ -21,6 +21,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from omegaconf import OmegaConf
+
 log = logging.getLogger(__name__)
 # Keys that never name a run: where it writes, how it logs, what the name already says.
 SILENT_KEYS = ("hydra", "logger", "task", "resume")
@@ -59,7 +61,10 @@ def _is_multirun(job: Any) -> bool:
 
 def _varying(job: Any) -> list[tuple[str, str]]:
     """(key, this job's value) of the overrides that name the run, in command-line order."""
-    own = [pair for pair in map(_split, job.overrides.task) if pair is not None]
+    # The overrides as typed: Hydra stores them in an OmegaConf list, where reading an
+    # element resolves a `${...}` in its value against that list (and fails).
+    typed = OmegaConf.to_container(job.overrides.task, resolve=False)
+    own = [pair for pair in map(_split, typed) if pair is not None]
     if _is_multirun(job):
         swept = _swept_keys(Path(str(job.sweep.dir)))
         if swept is not None:

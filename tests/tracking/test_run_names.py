@@ -65,3 +65,11 @@ def test_long_values_keep_their_end():
     path = "/very/long/path/to/some/run/dir/with/labels/labels.jsonl"
     assert _short("linear") == "linear"
     assert len(_short(path)) == MAX_VALUE and _short(path).endswith("labels/labels.jsonl")
+
+
+def test_an_override_holding_an_interpolation_is_named_not_resolved(tmp_path):
+    # Hydra keeps the command line in its own config, where `${.x}` would be resolved
+    # against the overrides list (and fail); the name takes the text as written.
+    (name,) = run_app(tmp_path, "predictor=b", "+ref=${.kind}", "+other=${oc.env:HOME}",
+                      f"hydra.run.dir={tmp_path}/r")
+    assert name["name"] == "benchmark-wmt14_en_de-predictor=b"
