@@ -53,10 +53,7 @@ def check_wandb_runs(artifacts: Path, group: str) -> None:
 
 def test_run_smoke_then_rerun_reuses_every_stage(tmp_path) -> None:
     env = {**os.environ, "WANDB_MODE": "offline"}
-    args = [
-        sys.executable,
-        "-m",
-        "llmpp.cli",
+    args = [  # after `llmpp`
         "run",
         "experiment=run_smoke",
         "search.iterations=3",
@@ -64,7 +61,7 @@ def test_run_smoke_then_rerun_reuses_every_stage(tmp_path) -> None:
         f"run.artifacts={tmp_path / 'artifacts'}",
     ]
     first = subprocess.run(
-        [*args, f"hydra.run.dir={tmp_path / 'one'}"],
+        [sys.executable, "-m", "llmpp.cli", *args, f"hydra.run.dir={tmp_path / 'one'}"],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -86,7 +83,7 @@ def test_run_smoke_then_rerun_reuses_every_stage(tmp_path) -> None:
     check_wandb_runs(tmp_path / "artifacts", group="run-one")
 
     # The rerun in-process (the CLI's own entry): what it reuses is on disk, not in a process.
-    second = run_cli([*args[3:], f"hydra.run.dir={tmp_path / 'two'}"], cwd=tmp_path, env=env)
+    second = run_cli([*args, f"hydra.run.dir={tmp_path / 'two'}"], cwd=tmp_path, env=env)
     assert second.returncode == 0, second.stderr[-3000:]
     again = json.loads((tmp_path / "two" / "summary.json").read_text())
     assert all(stage["reused"] for stage in again["stages"].values())

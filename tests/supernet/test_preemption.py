@@ -228,9 +228,13 @@ def _args(stage: str, run_dir: Path, extra: list[str]) -> list[str]:
     ]
 
 
+def _stage_vars(cache: Path) -> dict[str, str]:
+    """What every run of a stage here sets, in a process of its own or in this one."""
+    return {"LLMPP_CACHE_DIR": str(cache), "WANDB_MODE": "offline"}
+
+
 def _env(cache: Path) -> dict[str, str]:
-    return {**os.environ, "LLMPP_CACHE_DIR": str(cache), "PYTHONWARNINGS": "ignore",
-            "WANDB_MODE": "offline"}
+    return {**os.environ, **_stage_vars(cache), "PYTHONWARNINGS": "ignore"}
 
 
 def _weights(run_dir: Path, stage: str) -> dict[str, torch.Tensor]:
@@ -243,7 +247,7 @@ def _batches(run_dir: Path) -> list[tuple[int, int, str]]:
 
 
 def _run(args: list[str], cache: Path) -> None:
-    done = run_cli(args, env={"LLMPP_CACHE_DIR": str(cache), "WANDB_MODE": "offline"})
+    done = run_cli(args, env=_stage_vars(cache))
     assert done.returncode == 0, done.stderr[-3000:]
 
 
