@@ -59,12 +59,14 @@ COMMON = ["task=synthetic_en_de", "space=hat_small", "logger=csv", "~callbacks.p
 # The full run's budget (about 90 minutes with --jobs 2 on two idle cores) and the
 # reduced one that checks the whole benchmark end to end in about 15 CPU minutes.
 # Step costs behind it: 0.39 CPU s per sampled hat_small training step at 1024 tokens
-# (one thread; the largest 0.64), so 3 x 2400 supernet steps ~ 55 core-minutes, 24 x 600
-# from-scratch steps ~ 95, start-ups and scoring ~ 15.
-FULL = {"supernet_steps": 2400, "archs": 20, "gold_steps": 600, "noise_archs": 4,
-        "valid_limit": 400, "bleu_limit": 100, "max_tokens": 1024}
+# (one thread; the largest 0.64), about twice that at 2048, so 3 x 1500 supernet steps
+# ~ 58 core-minutes, 23 x 400 from-scratch steps ~ 120, start-ups and scoring ~ 10.
+# 2048-token batches and a supernet peak rate of 0.0014: the first full attempt (2400
+# steps of 1024 tokens at 0.002) left every supernet below 1 BLEU (docs/BENCHMARKS.md).
+FULL = {"supernet_steps": 1500, "archs": 20, "gold_steps": 400, "noise_archs": 3,
+        "valid_limit": 400, "bleu_limit": 100, "max_tokens": 2048, "supernet_lr": 0.0014}
 REDUCED = {"supernet_steps": 120, "archs": 8, "gold_steps": 80, "noise_archs": 2,
-           "valid_limit": 100, "bleu_limit": 20, "max_tokens": 1024}
+           "valid_limit": 100, "bleu_limit": 20, "max_tokens": 1024, "supernet_lr": 0.0014}
 
 
 # ---- pieces -----------------------------------------------------------------------------
@@ -83,6 +85,7 @@ def supernet_piece(cfg: DictConfig, out_dir: Path, threads: int) -> dict[str, An
     every = steps // 3
     run_logged([LLMPP, "supernet", *COMMON, f"model={cfg.kind}", f"seed={cfg.seed}",
                 f"trainer.max_steps={steps}", f"optim.warmup_steps={max(1, steps // 10)}",
+                f"optim.max_lr={cfg.max_lr}",
                 f"trainer.val_check_interval={every}", f"data.max_tokens={cfg.max_tokens}",
                 f"callbacks.checkpoint.every_n_train_steps={every}",
                 "callbacks.checkpoint.save_top_k=-1", "eval_bleu_limit=20",
@@ -200,7 +203,8 @@ def build_all(root: Path, b: dict[str, Any], seed: int, jobs: int) -> dict[str, 
                    "bleu_limit": b["bleu_limit"]}
     jobs_list: list[tuple[str, str, DictConfig, Callable]] = []
     for kind in KINDS:
-        cfg = OmegaConf.create({"kind": kind, "seed": seed, "steps": b["supernet_steps"], **data})
+        cfg = OmegaConf.create({"kind": kind, "seed": seed, "steps": b["supernet_steps"],
+                                "max_lr": b["supernet_lr"], **data})
         jobs_list.append(("supernet", kind, cfg, supernet_piece))
     for i, arch in enumerate(archs):
         cfg = OmegaConf.create({"arch": arch, "seed": seed, **gold_common})
@@ -363,7 +367,7 @@ def main() -> None:
     parser.add_argument("--flat-tolerance", type=float, default=0.01)
     parser.add_argument("--plots", type=Path, help="write the PNGs into this folder")
     for key in FULL:
-        parser.add_argument(f"--{key.replace('_', '-')}", type=int, default=None,
+        parser.add_argument(f"--{key.replace('_', '-')}", type=type(FULL[key]), default=None,
                             help=f"full: {FULL[key]}, reduced: {REDUCED[key]}")
     args = parser.parse_args()
     b = budget(args)
