@@ -1,5 +1,5 @@
 # Two commands on a fresh clone:  `make demo` (main job)  and  `make test` (test suite).
-# Both create the virtual environment in .venv on first use (torch CPU wheel, ~5-8 min once).
+# Both create the virtual environment in .venv on first use (wheels only, a few minutes once).
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
@@ -21,11 +21,6 @@ endif
 export WANDB_MODE ?= offline
 # Passive OpenMP waiting: busy-waiting threads collapse throughput on a shared CPU.
 export OMP_WAIT_POLICY ?= PASSIVE
-# llama-cpp-python compiles llama.cpp from source; llmpp serves text completions only, so
-# its multimodal library (mtmd, loaded by llama-cpp-python only for image chat) is left
-# out: 127 compile units instead of 178 (docs/BENCHMARKS.md, "Install"). Your own
-# CMAKE_ARGS (e.g. a CUDA build) replace this.
-export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
 
 .PHONY: install demo test test-fast test-slow lint clean mutate
 

@@ -1,6 +1,7 @@
-"""Start, health-check and stop llama-cpp-python's OpenAI-compatible server.
+"""Start, health-check and stop the local llama.cpp server of a GGUF model.
 
-The server runs as a child process on a free loopback port. It is stopped when its
+The server (llama.cpp's OpenAI-compatible HTTP server, embedded by ``xllamacpp``:
+``llmpp.llm.gguf_server``) runs as a child process on a free loopback port. It is stopped when its
 owner closes it, at interpreter exit, on SIGTERM, and — because it runs under a
 parent-death watchdog (``llmpp.utils.orphans.supervised``) — even when llmpp itself is
 killed, SIGKILL included. Each running server is recorded in
@@ -30,6 +31,7 @@ from pathlib import Path
 from types import FrameType
 
 from llmpp.errors import ConfigError, LlmppError
+from llmpp.llm.gguf_server import INSTALL_HINT
 from llmpp.utils.orphans import supervised
 from llmpp.utils.paths import cache_dir
 
@@ -52,7 +54,7 @@ def free_port() -> int:
 
 
 class LocalServer:
-    """One ``python -m llama_cpp.server`` child process serving one GGUF model.
+    """One ``python -m llmpp.llm.gguf_server`` child process serving one GGUF model.
 
     Args:
         model_path: the GGUF file.
@@ -88,31 +90,25 @@ class LocalServer:
         return [
             sys.executable,
             "-m",
-            "llama_cpp.server",
+            "llmpp.llm.gguf_server",
             "--model",
             str(self.model_path),
-            "--model_alias",
+            "--alias",
             self.alias,
             "--host",
             "127.0.0.1",
             "--port",
             str(port),
-            "--n_ctx",
+            "--n-ctx",
             str(self.n_ctx),
-            "--n_threads",
+            "--n-threads",
             str(self.n_threads),
-            "--verbose",
-            "False",
-            "--interrupt_requests",
-            "False",
         ]
 
     def check_installed(self) -> None:
-        """Refuse to start without llama-cpp-python or the model file (one-line errors)."""
-        if importlib.util.find_spec("llama_cpp") is None:
-            raise ConfigError(
-                "llm=local needs llama-cpp-python: pip install 'llama-cpp-python[server]==0.3.36'"
-            )
+        """Refuse to start without xllamacpp or the model file (one-line errors)."""
+        if importlib.util.find_spec("xllamacpp") is None:
+            raise ConfigError(f"llm=local needs xllamacpp: {INSTALL_HINT}")
         if not self.model_path.is_file():
             raise ConfigError(f"local model file {self.model_path} does not exist")
 

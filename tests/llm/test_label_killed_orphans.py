@@ -43,14 +43,16 @@ def test_label_killed_mid_batch_leaves_no_server_or_worker(tmp_path, gold_root) 
         deadline = time.monotonic() + 240
         server_log = Path(os.environ["LLMPP_CACHE_DIR"]) / "llm" / "server.log"
         # Mid-batch: the server is up below the stage and has answered a request of the
-        # first batch (its log shows one), with the rest of the batch still to come.
+        # first batch (llama.cpp's server logs "stop processing" as it releases the slot
+        # of a finished request), with the rest of the batch still to come.
         while time.monotonic() < deadline and stage.poll() is None:
             started = descendants(stage.pid)
-            if started and server_log.is_file() and "POST" in server_log.read_text(
+            if started and server_log.is_file() and "stop processing" in server_log.read_text(
                     errors="replace"):
                 break
             time.sleep(0.2)
         assert stage.poll() is None, f"the stage ended before it was killed: {stage.stderr.read()}"
+        assert time.monotonic() < deadline, "the server answered no request within 240 s"
         assert started, "no server was started below the stage"
         started = descendants(stage.pid)  # the latest picture, just before the kill
         os.kill(stage.pid, signal.SIGKILL)
