@@ -23,10 +23,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+# Passive OpenMP waiting, as llmpp's CLI sets it: the runtime reads it once, when torch
+# loads, and busy-waiting threads distort timings on a shared CPU.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np
 import torch

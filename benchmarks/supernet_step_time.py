@@ -10,7 +10,12 @@ same batch, interleaved; then inherited-weight validation-loss evaluations per s
 from __future__ import annotations
 
 import argparse
+import os
 import time
+
+# Passive OpenMP waiting, as llmpp's CLI sets it: the runtime reads it once, when torch
+# loads, and busy-waiting threads distort timings on a shared CPU.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np
 import torch

@@ -39,6 +39,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
+# Passive OpenMP waiting, as llmpp's CLI sets it: the runtime reads it once, when torch
+# loads, and busy-waiting threads distort timings on a shared CPU.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import lightning as L
 import numpy as np
 import torch
