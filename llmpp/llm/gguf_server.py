@@ -47,6 +47,10 @@ def server_params(args: argparse.Namespace) -> object:
     params.port = args.port
     params.n_ctx = args.n_ctx
     params.n_parallel = 1  # one slot: the whole context for one request, prefix reused
+    # The API only: no web UI, and no cross-origin requests from pages in a browser on
+    # this machine (llama.cpp allows every origin by default).
+    params.ui = False
+    params.cors_origins = f"http://{args.host}:{args.port}"
     params.cpuparams.n_threads = args.n_threads
     params.cpuparams_batch.n_threads = args.n_threads
     params.flash_attn_type = xllamacpp.llama_flash_attn_type(

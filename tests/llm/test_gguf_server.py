@@ -23,6 +23,7 @@ def test_every_argument_reaches_llama_cpp_params() -> None:
     assert params.model.path == "/m.gguf"
     assert params.model_alias == {"tiny"}
     assert params.hostnames == ["127.0.0.1"]  # loopback unless asked otherwise
+    assert not params.ui and params.cors_origins == "http://127.0.0.1:4321"
     assert (params.port, params.n_ctx, params.n_parallel) == (4321, 2048, 1)
     assert params.cpuparams.n_threads == params.cpuparams_batch.n_threads == 3
     assert params.flash_attn_type == xllamacpp.llama_flash_attn_type(1)
