@@ -56,4 +56,5 @@ else  # HAT's SuperTransformer recipe, as gpu_ranking.sh trains the hat kind
 fi
 run "$PY" benchmarks/search_discriminate.py --root "$OUT_DIR/root" --space hat_space0 \
   --task wmt14_en_de --valid-limit "$VALID_LIMIT" --labels 2000 --label-limit 200 \
-  --retrain-steps "$RETRAIN_STEPS" --plot "$OUT_DIR/search_tradeoff.png"
+  --retrain-steps "$RETRAIN_STEPS" --plot "$OUT_DIR/search_tradeoff.png" \
+  --train-override  # none: HAT's post-norm recipe, not hat_small's CPU one

@@ -35,20 +35,26 @@ HERE = Path(__file__).resolve().parent
 SEARCHES = ("evolution", "hs_nas_fixed", "hsnas_fast", "random")
 # search_hsnas.py's other variants, not run here.
 SKIP = ("evolution_whole", "hs_nas_racing", "hs_nas_racing_late", "hs_nas_adaptive")
+# The ranking benchmark's recipe (benchmarks/supernet_ranking_small.py): pre-norm layers,
+# 2048-token batches; the retrained bests get its gold budget (600 steps).
+TRAIN = ["model.normalize_before=true", "data.max_tokens=2048"]
 FULL = {"seeds": [0, 1, 2, 3], "iterations": 30, "population": 125, "parents": 25,
-        "children": 50, "valid_limit": 40, "supernet_steps": 1200, "labels": 120,
-        "label_limit": 20, "retrain_steps": 300}
+        "children": 50, "valid_limit": 40, "supernet_steps": 2000, "labels": 120,
+        "label_limit": 20, "retrain_steps": 600}
 REDUCED = {"seeds": [0, 1], "iterations": 4, "population": 20, "parents": 4, "children": 8,
            "valid_limit": 20, "supernet_steps": 60, "labels": 40, "label_limit": 10,
            "retrain_steps": 0}
 
 
-def hsnas_argv(root: Path, b: dict[str, Any], space: str, task: str) -> list[str]:
+def hsnas_argv(root: Path, b: dict[str, Any], space: str, task: str,
+               supernet: Path | None = None, overrides: list[str] | None = None) -> list[str]:
     """The ``search_hsnas.py`` command line of this benchmark."""
     flags = [f"--{k.replace('_', '-')}={v}" for k, v in b.items() if k != "seeds"]
+    extra = ["--supernet-checkpoint", str(supernet)] if supernet else []
     return [sys.executable, str(HERE / "search_hsnas.py"), "--root", str(root),
             "--space", space, "--task", task, "--own-process",
-            "--seeds", *map(str, b["seeds"]), *flags, "--skip", *SKIP]
+            "--seeds", *map(str, b["seeds"]), *flags, *extra, "--skip", *SKIP,
+            "--train-override", *(TRAIN if overrides is None else overrides)]
 
 
 def relative(run: dict[str, Any], base: dict[str, Any]) -> float:
@@ -97,6 +103,12 @@ def main() -> None:
                         help="how much worse (%%) random search must be on average")
     parser.add_argument("--plot", type=Path, help="the wall clock vs score plot (PNG)")
     parser.add_argument("--space", default="hat_small")
+    parser.add_argument("--supernet-checkpoint", type=Path, default=None,
+                        help="search with this trained supernet (the ranking benchmark's "
+                             "hat one: <its root>/supernet/<hash>/checkpoints/step2000.ckpt)")
+    parser.add_argument("--train-override", nargs="*", default=None,
+                        help=f"Hydra overrides of the supernet and retrain stages (default: "
+                             f"{' '.join(TRAIN)}; none: the model's own recipe)")
     parser.add_argument("--task", default="synthetic_en_de")
     for key, value in FULL.items():
         parser.add_argument(f"--{key.replace('_', '-')}", type=int, default=None,
@@ -106,7 +118,8 @@ def main() -> None:
     base = REDUCED if args.reduced else FULL
     b = {k: base[k] if getattr(args, k) is None else getattr(args, k) for k in base}
     args.root.mkdir(parents=True, exist_ok=True)
-    argv = hsnas_argv(args.root, b, args.space, args.task)
+    argv = hsnas_argv(args.root, b, args.space, args.task, args.supernet_checkpoint,
+                      args.train_override)
     argv += ["--plot", str(args.plot)] if args.plot else []
     with (args.root / "search_hsnas.out").open("w") as out:
         subprocess.run(argv, check=True, stdout=out)

@@ -70,7 +70,18 @@ def supernet_cmd(root: Path, args) -> list[str]:
     return [str(BIN / "llmpp"), "supernet", "logger=csv", f"space={args.space}",
             f"task={args.task}",
             f"hydra.run.dir={root / 'supernet'}",
-            f"trainer.max_steps={args.supernet_steps}", "~callbacks.progress"]
+            f"trainer.max_steps={args.supernet_steps}", "~callbacks.progress",
+            *args.train_override]
+
+
+def link_supernet(root: Path, checkpoint: Path) -> float:
+    """Use an already trained supernet (e.g. the ranking benchmark's) as step 1's output."""
+    if not checkpoint.is_file():
+        raise SystemExit(f"--supernet-checkpoint {checkpoint}: no such file")
+    target = root / "supernet" / "checkpoints" / "last.ckpt"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.symlink_to(checkpoint.resolve())
+    return 0.0
 
 
 def distill_cmd(root: Path, args) -> list[str]:
@@ -101,7 +112,7 @@ def retrain_cmd(root: Path, archs: Path, args) -> list[str]:
     return [str(BIN / "llmpp"), "retrain", f"archs={archs}", "logger=csv", f"space={args.space}",
             f"task={args.task}", f"trainer.max_steps={args.retrain_steps}",
             f"trainer.val_check_interval={args.retrain_steps}", "eval_bleu_limit=200",
-            "~callbacks.progress",
+            "~callbacks.progress", *args.train_override,
             f"hydra.run.dir={root / 'retrain'}"]
 
 
@@ -384,6 +395,11 @@ def main() -> None:
     parser.add_argument("--random-samples", type=int, default=None,
                         help="random search's samples per iteration (default: population)")
     parser.add_argument("--supernet-steps", type=int, default=1200)
+    parser.add_argument("--supernet-checkpoint", type=Path, default=None,
+                        help="a trained supernet to search with instead of training one")
+    parser.add_argument("--train-override", nargs="*", default=[],
+                        help="Hydra overrides of the supernet and retrain stages "
+                             "(e.g. model.normalize_before=true data.max_tokens=2048)")
     parser.add_argument("--labels", type=int, default=400, help="Distill-PP's labels")
     parser.add_argument("--label-limit", type=int, default=50, help="valid pairs per label")
     parser.add_argument("--retrain-steps", type=int, default=300, help="0: no retraining")
@@ -426,7 +442,8 @@ def main() -> None:
             timings_path.write_text(json.dumps(timings, indent=1))
 
     once("supernet", root / "supernet/checkpoints/last.ckpt",
-         lambda: run(supernet_cmd(root, args), root / "supernet.log"))
+         lambda: link_supernet(root, args.supernet_checkpoint) if args.supernet_checkpoint
+         else run(supernet_cmd(root, args), root / "supernet.log"))
     once("labels", root / "labels.jsonl", lambda: python_step("labels", root, args,
                                                               root / "labels.log"))
     once("distill", root / "distill/distill.ckpt", lambda: run(distill_cmd(root, args),

@@ -58,15 +58,20 @@ LLMPP = str(Path(sys.executable).with_name("llmpp"))
 COMMON = ["task=synthetic_en_de", "space=hat_small", "logger=csv", "~callbacks.progress"]
 # The full run's budget (about 90 minutes with --jobs 2 on two idle cores) and the
 # reduced one that checks the whole benchmark end to end in about 15 CPU minutes.
-# Step costs behind it: 0.39 CPU s per sampled hat_small training step at 1024 tokens
-# (one thread; the largest 0.64), about twice that at 2048, so 3 x 1500 supernet steps
-# ~ 58 core-minutes, 23 x 400 from-scratch steps ~ 120, start-ups and scoring ~ 10.
-# 2048-token batches and a supernet peak rate of 0.0014: the first full attempt (2400
-# steps of 1024 tokens at 0.002) left every supernet below 1 BLEU (docs/BENCHMARKS.md).
-FULL = {"supernet_steps": 1500, "archs": 20, "gold_steps": 400, "noise_archs": 3,
-        "valid_limit": 400, "bleu_limit": 100, "max_tokens": 2048, "supernet_lr": 0.0014}
+# Pre-norm layers (``--norm pre``, model.normalize_before=true): under HAT's post-norm the
+# 12-layer architectures were still above 3.2 nats after 400 steps whatever the warmup and
+# peak, pre-norm reached 1.61 (docs/BENCHMARKS.md, "Supernet ranking on hat_small").
+# Step costs behind it: the largest architecture trains 400 steps of 2048 tokens in
+# 264 s on one thread beside another such job; an average one about 0.65 of that, so
+# 3 x 2000 supernet steps ~ 55 core-minutes, 23 x 600 from-scratch steps ~ 100, start-ups
+# and scoring ~ 15.
+FULL = {"supernet_steps": 2000, "archs": 20, "gold_steps": 600, "noise_archs": 3,
+        "valid_limit": 400, "bleu_limit": 100, "max_tokens": 2048, "supernet_lr": 0.002,
+        "norm": "pre"}
 REDUCED = {"supernet_steps": 120, "archs": 8, "gold_steps": 80, "noise_archs": 2,
-           "valid_limit": 100, "bleu_limit": 20, "max_tokens": 1024, "supernet_lr": 0.0014}
+           "valid_limit": 100, "bleu_limit": 20, "max_tokens": 1024, "supernet_lr": 0.002,
+           "norm": "pre"}
+NORMS = {"pre": "true", "post": "false"}  # --norm -> model.normalize_before
 
 
 # ---- pieces -----------------------------------------------------------------------------
@@ -84,6 +89,7 @@ def supernet_piece(cfg: DictConfig, out_dir: Path, threads: int) -> dict[str, An
     steps = int(cfg.steps)
     every = steps // 3
     run_logged([LLMPP, "supernet", *COMMON, f"model={cfg.kind}", f"seed={cfg.seed}",
+                f"model.normalize_before={NORMS[cfg.norm]}",
                 f"trainer.max_steps={steps}", f"optim.warmup_steps={max(1, steps // 10)}",
                 f"optim.max_lr={cfg.max_lr}",
                 f"trainer.val_check_interval={every}", f"data.max_tokens={cfg.max_tokens}",
@@ -131,6 +137,7 @@ def gold_piece(cfg: DictConfig, out_dir: Path, threads: int) -> dict[str, Any]:
     arch_file.write_text(yaml.safe_dump(OmegaConf.to_container(cfg.arch)))
     steps = int(cfg.steps)
     run_logged([LLMPP, "retrain", *COMMON, f"arch={arch_file}", f"seed={cfg.seed}",
+                f"model.normalize_before={NORMS[cfg.norm]}",
                 f"trainer.max_steps={steps}", f"optim.warmup_steps={max(1, steps // 10)}",
                 f"trainer.val_check_interval={max(1, steps // 5)}",
                 f"data.max_tokens={cfg.max_tokens}", f"data.valid_limit={cfg.valid_limit}",
@@ -198,7 +205,7 @@ def build_all(root: Path, b: dict[str, Any], seed: int, jobs: int) -> dict[str, 
     archs = gold_archs(int(b["archs"]))
     noise = [archs[i] for i in np.linspace(0, len(archs) - 1, b["noise_archs"]).round()
              .astype(int)] if b["noise_archs"] else []
-    data = {"max_tokens": b["max_tokens"]}
+    data = {"max_tokens": b["max_tokens"], "norm": b["norm"]}
     gold_common = {**data, "steps": b["gold_steps"], "valid_limit": b["valid_limit"],
                    "bleu_limit": b["bleu_limit"]}
     jobs_list: list[tuple[str, str, DictConfig, Callable]] = []
@@ -368,6 +375,7 @@ def main() -> None:
     parser.add_argument("--plots", type=Path, help="write the PNGs into this folder")
     for key in FULL:
         parser.add_argument(f"--{key.replace('_', '-')}", type=type(FULL[key]), default=None,
+                            choices=list(NORMS) if key == "norm" else None,
                             help=f"full: {FULL[key]}, reduced: {REDUCED[key]}")
     args = parser.parse_args()
     b = budget(args)

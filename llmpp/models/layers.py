@@ -6,7 +6,9 @@ standalone model is the same layer built with exactly the active widths, so its
 forward pass is the supernet's with no slicing at all — which is why exporting is a
 plain copy of the leading blocks and the outputs agree to float rounding.
 
-The network is post-norm (``x = LN(x + sublayer(x))``) with ReLU feed-forward blocks.
+The network is post-norm (``x = LN(x + sublayer(x))``, HAT's) with ReLU feed-forward
+blocks, or pre-norm with ``normalize_before`` (``x = x + sublayer(LN(x))``): llmpp's
+option for deep stacks at short budgets, where post-norm learns slowly.
 Attention projects queries, keys and values to the fixed ``qkv_dim`` whatever the
 head count; heads only change how that width is split.
 """
@@ -135,16 +137,31 @@ class FeedForward(nn.Module):
         return elastic_linear(self.fc2, hidden, ffn_dim, dim)
 
 
-class EncoderLayer(nn.Module):
-    """Self-attention and feed-forward, each followed by residual + LayerNorm.
+class _Normalized(nn.Module):
+    """Where a layer's LayerNorms sit: before each sublayer or after each residual sum."""
+
+    normalize_before: bool
+
+    def _pre(self, norm: nn.LayerNorm, x: Tensor, dim: int) -> Tensor:
+        return elastic_layer_norm(norm, x, dim) if self.normalize_before else x
+
+    def _post(self, norm: nn.LayerNorm, x: Tensor, dim: int) -> Tensor:
+        return x if self.normalize_before else elastic_layer_norm(norm, x, dim)
+
+
+class EncoderLayer(_Normalized):
+    """Self-attention and feed-forward, each with a residual and a LayerNorm (see ``_Normalized``).
 
     ``dropout`` applies to both residual branches except where ``attention_residual_dropout``
     is given (HAT leaves this one unscaled while scaling the others with the width);
     ``activation_dropout`` applies after the FFN's ReLU.
     """
 
-    def __init__(self, dim: int, ffn_dim: int, qkv_dim: int) -> None:
+    def __init__(
+        self, dim: int, ffn_dim: int, qkv_dim: int, normalize_before: bool = False
+    ) -> None:
         super().__init__()
+        self.normalize_before = normalize_before
         self.self_attn = Attention(dim, dim, qkv_dim)
         self.self_attn_norm = nn.LayerNorm(dim)
         self.ffn = FeedForward(dim, ffn_dim)
@@ -163,25 +180,34 @@ class EncoderLayer(nn.Module):
         activation_dropout: float,
         attention_residual_dropout: float | None = None,
     ) -> Tensor:
-        k, v = self.self_attn.keys_values(x, dim, heads)
-        h = self.self_attn(
-            x, k, v, query_dim=dim, heads=heads, mask=mask, dropout=attention_dropout
-        )
         p = dropout if attention_residual_dropout is None else attention_residual_dropout
-        x = elastic_layer_norm(self.self_attn_norm, x + apply_dropout(h, p, self.training), dim)
-        h = self.ffn(x, dim, ffn_dim, activation_dropout)
-        return elastic_layer_norm(self.ffn_norm, x + apply_dropout(h, dropout, self.training), dim)
+        y = self._pre(self.self_attn_norm, x, dim)
+        k, v = self.self_attn.keys_values(y, dim, heads)
+        h = self.self_attn(
+            y, k, v, query_dim=dim, heads=heads, mask=mask, dropout=attention_dropout
+        )
+        x = self._post(self.self_attn_norm, x + apply_dropout(h, p, self.training), dim)
+        h = self.ffn(self._pre(self.ffn_norm, x, dim), dim, ffn_dim, activation_dropout)
+        return self._post(self.ffn_norm, x + apply_dropout(h, dropout, self.training), dim)
 
 
-class DecoderLayer(nn.Module):
-    """Causal self-attention, encoder-decoder attention and feed-forward (post-norm).
+class DecoderLayer(_Normalized):
+    """Causal self-attention, encoder-decoder attention and feed-forward.
 
     ``cache`` (incremental decoding) holds this layer's past self-attention keys and
     values and the encoder keys/values, which are computed once per sentence.
     """
 
-    def __init__(self, dim: int, encoder_dim: int, ffn_dim: int, qkv_dim: int) -> None:
+    def __init__(
+        self,
+        dim: int,
+        encoder_dim: int,
+        ffn_dim: int,
+        qkv_dim: int,
+        normalize_before: bool = False,
+    ) -> None:
         super().__init__()
+        self.normalize_before = normalize_before
         self.self_attn = Attention(dim, dim, qkv_dim)
         self.self_attn_norm = nn.LayerNorm(dim)
         self.cross_attn = Attention(dim, encoder_dim, qkv_dim)
@@ -205,7 +231,8 @@ class DecoderLayer(nn.Module):
         activation_dropout: float,
         cache: dict[str, Tensor] | None = None,
     ) -> Tensor:
-        k, v = self.self_attn.keys_values(x, dim, heads)
+        y = self._pre(self.self_attn_norm, x, dim)
+        k, v = self.self_attn.keys_values(y, dim, heads)
         if cache is not None:
             if "self_k" in cache:
                 k = torch.cat([cache["self_k"], k], dim=2)
@@ -214,11 +241,9 @@ class DecoderLayer(nn.Module):
         # With a cache the query is the newest token and may see every cached one.
         causal = cache is None and x.shape[1] > 1
         h = self.self_attn(
-            x, k, v, query_dim=dim, heads=heads, causal=causal, dropout=attention_dropout
+            y, k, v, query_dim=dim, heads=heads, causal=causal, dropout=attention_dropout
         )
-        x = elastic_layer_norm(
-            self.self_attn_norm, x + apply_dropout(h, dropout, self.training), dim
-        )
+        x = self._post(self.self_attn_norm, x + apply_dropout(h, dropout, self.training), dim)
         if cache is not None and "cross_k" in cache:
             ck, cv = cache["cross_k"], cache["cross_v"]
         else:
@@ -226,10 +251,14 @@ class DecoderLayer(nn.Module):
             if cache is not None:
                 cache["cross_k"], cache["cross_v"] = ck, cv
         h = self.cross_attn(
-            x, ck, cv, query_dim=dim, heads=cross_heads, mask=memory_mask, dropout=attention_dropout
+            self._pre(self.cross_attn_norm, x, dim),
+            ck,
+            cv,
+            query_dim=dim,
+            heads=cross_heads,
+            mask=memory_mask,
+            dropout=attention_dropout,
         )
-        x = elastic_layer_norm(
-            self.cross_attn_norm, x + apply_dropout(h, dropout, self.training), dim
-        )
-        h = self.ffn(x, dim, ffn_dim, activation_dropout)
-        return elastic_layer_norm(self.ffn_norm, x + apply_dropout(h, dropout, self.training), dim)
+        x = self._post(self.cross_attn_norm, x + apply_dropout(h, dropout, self.training), dim)
+        h = self.ffn(self._pre(self.ffn_norm, x, dim), dim, ffn_dim, activation_dropout)
+        return self._post(self.ffn_norm, x + apply_dropout(h, dropout, self.training), dim)

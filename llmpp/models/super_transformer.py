@@ -54,6 +54,7 @@ class SuperTransformer(Transformer):
         scale_dropout: bool = False,
         activation_dropout: float | None = None,
         scale_encoder_attention_dropout: bool = True,
+        normalize_before: bool = False,
     ) -> None:
         super().__init__(
             space_shape(space, vocab_size),
@@ -64,6 +65,7 @@ class SuperTransformer(Transformer):
             scale_dropout=scale_dropout,
             activation_dropout=activation_dropout,
             scale_encoder_attention_dropout=scale_encoder_attention_dropout,
+            normalize_before=normalize_before,
         )
         self.space = space
 
@@ -109,7 +111,7 @@ class SuperTransformer(Transformer):
             arch,
             positions=self.positions,
             reference_widths=self.reference_widths,
-            **self.dropout_options(),
+            **self.build_options(),
         )
         with torch.no_grad():
             source = self.inherited_weights(arch)

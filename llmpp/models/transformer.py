@@ -13,6 +13,11 @@ decoder layer ``j`` attends the concatenated outputs of the last 1-3 encoder
 layers (``decoder_arbitrary_ende_attn``: -1 -> the last, 1 -> the last two, 2 ->
 the last three).
 
+``normalize_before=True`` makes every layer pre-norm (llmpp's option, not HAT's: deep
+post-norm stacks learn slowly at a few hundred CPU steps) and adds a final LayerNorm
+to each stack; the encoder's is applied to every layer output the decoder attends,
+since arbitrary attention reads intermediate layers' outputs too.
+
 Two of HAT's supernet conventions are options (off by default, llmpp's own choice):
 ``positions="sliced"`` takes a narrow stack's position encodings as the leading
 columns of the widest stack's sinusoidal table (HAT builds one table at the
@@ -35,7 +40,13 @@ from torch import Tensor, nn
 from llmpp.data.corpus import PAD
 from llmpp.errors import ConfigError
 from llmpp.metrics.efficiency import attended_encoder_layers
-from llmpp.models.layers import DecoderLayer, EncoderLayer, apply_dropout, sinusoidal_positions
+from llmpp.models.layers import (
+    DecoderLayer,
+    EncoderLayer,
+    apply_dropout,
+    elastic_layer_norm,
+    sinusoidal_positions,
+)
 from llmpp.space.architecture import Architecture
 
 POSITIONS = ("native", "sliced")
@@ -79,7 +90,7 @@ class EncoderOut:
 
 
 class Transformer(nn.Module):
-    """A post-norm encoder-decoder running ``self.arch`` inside weights of ``shape``."""
+    """An encoder-decoder running ``self.arch`` inside weights of ``shape``."""
 
     def __init__(
         self,
@@ -92,6 +103,7 @@ class Transformer(nn.Module):
         scale_dropout: bool = False,
         activation_dropout: float | None = None,
         scale_encoder_attention_dropout: bool = True,
+        normalize_before: bool = False,
         reference_widths: tuple[int, int] | None = None,
     ) -> None:
         super().__init__()
@@ -106,6 +118,7 @@ class Transformer(nn.Module):
         self.scale_dropout = scale_dropout
         self.activation_dropout = activation_dropout
         self.scale_encoder_attention_dropout = scale_encoder_attention_dropout
+        self.normalize_before = normalize_before
         # (encoder, decoder) widths of the widest model this one belongs to.
         self.reference_widths = tuple(
             reference_widths or (shape.encoder_embed_dim, shape.decoder_embed_dim)
@@ -113,13 +126,20 @@ class Transformer(nn.Module):
         width = max(shape.encoder_embed_dim, shape.decoder_embed_dim)
         self.embed_tokens = nn.Embedding(shape.vocab_size, width, padding_idx=PAD)
         self.encoder_layers = nn.ModuleList(
-            EncoderLayer(shape.encoder_embed_dim, ffn, shape.qkv_dim)
+            EncoderLayer(shape.encoder_embed_dim, ffn, shape.qkv_dim, normalize_before)
             for ffn in shape.encoder_ffn_dims
         )
         self.decoder_layers = nn.ModuleList(
-            DecoderLayer(shape.decoder_embed_dim, shape.encoder_embed_dim, ffn, shape.qkv_dim)
+            DecoderLayer(
+                shape.decoder_embed_dim, shape.encoder_embed_dim, ffn, shape.qkv_dim,
+                normalize_before,
+            )
             for ffn in shape.decoder_ffn_dims
         )
+        # Post-norm models have none, so their state dicts stay HAT's.
+        if normalize_before:
+            self.encoder_norm = nn.LayerNorm(shape.encoder_embed_dim)
+            self.decoder_norm = nn.LayerNorm(shape.decoder_embed_dim)
         self._init_weights()
         self.arch = arch
 
@@ -144,9 +164,10 @@ class Transformer(nn.Module):
         p = self.activation_dropout
         return p * dim / reference if self.scale_dropout else p
 
-    def dropout_options(self) -> dict[str, object]:
-        """The dropout settings, for building a model that behaves as this one."""
+    def build_options(self) -> dict[str, object]:
+        """The dropout and norm settings, for building a model that behaves as this one."""
         return {
+            "normalize_before": self.normalize_before,
             "dropout": self.dropout,
             "attention_dropout": self.attention_dropout,
             "scale_dropout": self.scale_dropout,
@@ -185,8 +206,12 @@ class Transformer(nn.Module):
                 activation_dropout=self.ffn_dropout(dim, reference),
                 attention_residual_dropout=attention_residual,
             )
-            states.append(x)
+            states.append(self._final_norm("encoder_norm", x, dim))
         return EncoderOut(states, pad)
+
+    def _final_norm(self, name: str, x: Tensor, dim: int) -> Tensor:
+        """A pre-norm stack's closing LayerNorm (a post-norm layer already ends in one)."""
+        return elastic_layer_norm(getattr(self, name), x, dim) if self.normalize_before else x
 
     def _memory(self, enc: EncoderOut, arbitrary: int) -> tuple[Tensor, Tensor]:
         """Keys/values source of one decoder layer: the last k encoder outputs, concatenated."""
@@ -232,7 +257,7 @@ class Transformer(nn.Module):
                 activation_dropout=self.ffn_dropout(dim, reference),
                 cache=layer_cache,
             )
-        return self.output_projection(x)
+        return self.output_projection(self._final_norm("decoder_norm", x, dim))
 
     def output_projection(self, x: Tensor) -> Tensor:
         weight = self.embed_tokens.weight

@@ -88,7 +88,7 @@ class TranslationModule(L.LightningModule):
     """Supernet or fixed-architecture training with label-smoothed cross entropy.
 
     ``positions``/``scale_dropout``/``activation_dropout``/``scale_encoder_attention_dropout``
-    are HAT's position-encoding and dropout rules
+    are HAT's position-encoding and dropout rules, ``normalize_before`` llmpp's pre-norm option
     (see ``llmpp.models.transformer``), applied relative to the space's widest model
     also when one architecture is trained from scratch, as HAT does; ``schedule`` is
     the learning-rate schedule kind (``llmpp.training.objective.SCHEDULES``).
@@ -111,6 +111,7 @@ class TranslationModule(L.LightningModule):
         scale_dropout: bool = False,
         activation_dropout: float | None = None,
         scale_encoder_attention_dropout: bool = True,
+        normalize_before: bool = False,
         extreme_arbitrary_ende_attn: int | None = None,
         schedule: str = "cosine",
         max_lr: float = 1e-3,
@@ -141,6 +142,7 @@ class TranslationModule(L.LightningModule):
             "scale_dropout": scale_dropout,
             "activation_dropout": activation_dropout,
             "scale_encoder_attention_dropout": scale_encoder_attention_dropout,
+            "normalize_before": normalize_before,
         }
         if sampling == "fixed":
             if arch is None:

@@ -65,6 +65,7 @@ def test_hats_model_and_schedules_reach_the_modules(compose, paper_space) -> Non
         assert module.hparams.dropout == 0.3
         assert module.model.activation_dropout == 0.0  # HAT: none after the FFN's ReLU
         assert module.model.scale_encoder_attention_dropout is False
+        assert module.model.normalize_before is False  # HAT: post-norm layers
 
 
 def test_the_paper_retrain_uses_hats_bleu_and_the_paper_distill(compose) -> None:

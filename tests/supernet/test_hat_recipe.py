@@ -135,8 +135,8 @@ def test_hat_dropout_has_no_activation_dropout_and_an_unscaled_encoder_attention
     encoder = [p for p, dim in calls[: 1 + 2 * 3]]
     # embedding, then per layer: self-attention residual (unscaled), FFN residual (scaled)
     assert encoder == [0.6] + [0.8, 0.6] * 3
-    assert hat.export(_wide_ffn_narrow_dim(mini_space)).dropout_options() == (
-        hat.dropout_options()
+    assert hat.export(_wide_ffn_narrow_dim(mini_space)).build_options() == (
+        hat.build_options()
     )
 
 

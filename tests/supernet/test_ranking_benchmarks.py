@@ -130,3 +130,57 @@ def test_random_search_must_be_two_percent_worse_to_discriminate() -> None:
     rows["hsnas_fast"][1] = _row(-2.1, 29)  # -2.75 % on average
     assert discriminate.verdict(rows, margin=2.0)["hsnas_fast_target"] is False
     assert np.isfinite(discriminate.verdict(rows, 2.0)["searches"]["evolution"]["delta_pct"])
+
+
+@pytest.mark.parametrize(("norm", "flag"), [("pre", "true"), ("post", "false")])
+def test_every_trained_piece_carries_the_norm_placement(tmp_path, monkeypatch, norm, flag):
+    """Supernets and gold models must share the layers' norm placement (--norm)."""
+    from omegaconf import OmegaConf
+
+    commands: list[list[str]] = []
+
+    def fake_run(cmd, out_dir, threads):
+        commands.append(cmd)
+        if "supernet" in cmd:
+            (out_dir / "checkpoints").mkdir()
+            for step in (10, 20, 30):
+                (out_dir / "checkpoints" / f"step{step}.ckpt").write_text("")
+        else:
+            (out_dir / "retrain.json").write_text(
+                '{"valid_loss": 2, "valid_BLEU": 1, "test_loss": 2, "test_BLEU": 1, '
+                '"steps": 30, "wall_seconds": 1}')
+
+    monkeypatch.setattr(ranking, "run_logged", fake_run)
+    common = {"seed": 0, "steps": 30, "max_tokens": 512, "norm": norm}
+    ranking.supernet_piece(OmegaConf.create({"kind": "hat", "max_lr": 0.002, **common}),
+                           tmp_path, 1)
+    gold_dir = tmp_path / "gold"
+    gold_dir.mkdir()
+    ranking.gold_piece(OmegaConf.create({"arch": ranking.gold_archs(2)[0], "valid_limit": 5,
+                                         "bleu_limit": 5, **common}), gold_dir, 1)
+    assert [c.count(f"model.normalize_before={flag}") for c in commands] == [1, 1]
+
+
+def test_the_search_benchmark_searches_the_ranking_supernet_with_its_recipe(tmp_path):
+    budget = {**discriminate.REDUCED}
+    argv = discriminate.hsnas_argv(tmp_path, budget, "hat_small", "synthetic_en_de",
+                                   supernet=tmp_path / "s.ckpt")
+    assert argv[argv.index("--supernet-checkpoint") + 1] == str(tmp_path / "s.ckpt")
+    overrides = argv[argv.index("--train-override") + 1:]
+    assert overrides == discriminate.TRAIN and "model.normalize_before=true" in overrides
+    assert "--supernet-checkpoint" not in discriminate.hsnas_argv(tmp_path, budget, "hat_small",
+                                                                  "synthetic_en_de")
+
+
+def test_search_hsnas_links_a_given_supernet(tmp_path):
+    hsnas = _load("search_hsnas")
+    ckpt = tmp_path / "trained.ckpt"
+    ckpt.write_text("weights")
+    hsnas.link_supernet(tmp_path / "root", ckpt)
+    assert (tmp_path / "root/supernet/checkpoints/last.ckpt").read_text() == "weights"
+    with pytest.raises(SystemExit, match="no such file"):
+        hsnas.link_supernet(tmp_path / "other", tmp_path / "missing.ckpt")
+    args = Namespace(space="hat_small", task="synthetic_en_de", supernet_steps=5,
+                     retrain_steps=5, train_override=["model.normalize_before=true"])
+    assert "model.normalize_before=true" in hsnas.supernet_cmd(tmp_path, args)
+    assert "model.normalize_before=true" in hsnas.retrain_cmd(tmp_path, tmp_path / "a.yaml", args)
