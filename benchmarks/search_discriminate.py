@@ -16,6 +16,9 @@ by the same supernet on all validation pairs:
 
     .venv/bin/python benchmarks/search_discriminate.py --root /tmp/llmpp-discriminate
     .venv/bin/python benchmarks/search_discriminate.py --reduced --root /tmp/d   # checks
+Seed groups can run side by side, one per core (``taskset -c N``, ``--seeds`` and
+``--root`` per group, ``--retrain-steps 0``), then ``--merge <their roots>`` judges them
+together (and retrains the distinct bests) under a new ``--root``.
 Every artifact of ``search_hsnas.py`` stays under ``--root`` (``discriminate.json`` is
 this script's verdict); rerunning the same command resumes.
 """
@@ -106,6 +109,9 @@ def main() -> None:
     parser.add_argument("--supernet-checkpoint", type=Path, default=None,
                         help="search with this trained supernet (the ranking benchmark's "
                              "hat one: <its root>/supernet/<hash>/checkpoints/step2000.ckpt)")
+    parser.add_argument("--merge", type=Path, nargs="*", default=[],
+                        help="roots of seed groups run side by side (one per core) to link "
+                             "into --root and judge together")
     parser.add_argument("--train-override", nargs="*", default=None,
                         help=f"Hydra overrides of the supernet and retrain stages (default: "
                              f"{' '.join(TRAIN)}; none: the model's own recipe)")
@@ -121,6 +127,7 @@ def main() -> None:
     argv = hsnas_argv(args.root, b, args.space, args.task, args.supernet_checkpoint,
                       args.train_override)
     argv += ["--plot", str(args.plot)] if args.plot else []
+    argv += ["--merge", *map(str, args.merge)] if args.merge else []
     with (args.root / "search_hsnas.out").open("w") as out:
         subprocess.run(argv, check=True, stdout=out)
     result = {"budget": b, **verdict(collect_rows(args.root, b["seeds"]), args.margin)}

@@ -26,7 +26,8 @@ Pieces (task synthetic_en_de, space hat_small):
 Report (``ranking.json``, a Markdown table on stdout, plots with ``--plots``): per kind
 Kendall tau of inherited vs from-scratch validation loss, of inherited vs scratch BLEU,
 and of inherited loss vs scratch BLEU; the mean gap (inherited - scratch loss);
-precision of the top 5 (by loss); tau at the three checkpoints.
+precision of the top 5 (by loss); the MAE of a line fitted on 4 demonstrations (the
+paper's protocol, seeds 123/456/789); tau at the three checkpoints.
 
     .venv/bin/python benchmarks/supernet_ranking_small.py --root /tmp/llmpp-ranking \\
         --plots docs/img                                     # ~90 min on two idle cores
@@ -266,6 +267,29 @@ def noise_report(gold: list[dict[str, Any]], archs: list[dict[str, Any]],
             "pairs_within_noise": float(np.mean(gaps < delta))}
 
 
+# The paper's protocol: per seed, a line fitted on 4 demonstrations, scored on the rest.
+CALIBRATION_SEEDS = (123, 456, 789)
+DEMOS = 4
+
+
+def calibrated_mae(inherited_loss: np.ndarray, scratch_bleu: np.ndarray) -> dict[str, float]:
+    """MAE (valid BLEU) of ``a * (-inherited loss) + b`` fitted on demonstrations.
+
+    Per seed, ``DEMOS`` gold architectures drawn at random are the demonstrations (what
+    ``predictor=calibrated`` fits on); the MAE is over the others. Mean and std over seeds.
+    """
+    from llmpp.metrics.agreement import mae, summarize
+    from llmpp.predictors.linear import fit_line
+
+    maes = []
+    for seed in CALIBRATION_SEEDS:
+        order = np.random.default_rng(seed).permutation(len(scratch_bleu))
+        demos, test = order[:DEMOS], order[DEMOS:]
+        slope, intercept = fit_line(-inherited_loss[demos], scratch_bleu[demos])
+        maes.append(mae(slope * -inherited_loss[test] + intercept, scratch_bleu[test]))
+    return summarize(maes)
+
+
 def kind_report(score: dict[int, dict[str, Any]], gold: list[dict[str, Any]]) -> dict[str, Any]:
     from llmpp.metrics.agreement import kendall_tau, precision_at_k
 
@@ -280,6 +304,7 @@ def kind_report(score: dict[int, dict[str, Any]], gold: list[dict[str, Any]]) ->
         "gap_mean": float(np.mean(inherited - scratch_loss)),
         # Higher is better for precision_at_k: rank by negated losses.
         "precision_at_5": precision_at_k(-inherited, -scratch_loss, 5),
+        "calibrated_mae_bleu": calibrated_mae(inherited, scratch_bleu),
         "tau_by_step": {str(step): kendall_tau(np.asarray(s["loss"]), scratch_loss)
                         for step, s in sorted(score.items())},
         "inherited_valid_loss": inherited.tolist(),
@@ -306,12 +331,14 @@ def report(built: dict[str, Any], b: dict[str, Any], tolerance: float) -> dict[s
 def markdown(result: dict[str, Any]) -> str:
     steps = list(next(iter(result["kinds"].values()))["tau_by_step"])
     lines = ["| kind | τ loss | τ BLEU | τ loss vs scratch BLEU | mean gap (nats) | P@5 | "
+             "MAE after demo calibration (valid BLEU) | "
              + " | ".join(f"τ loss @{s}" for s in steps) + " |",
-             "|---|---|---|---|---|---|" + "---|" * len(steps)]
+             "|---|---|---|---|---|---|---|" + "---|" * len(steps)]
     for kind, r in result["kinds"].items():
+        cal = r["calibrated_mae_bleu"]
         lines.append(f"| {kind} | {r['tau_loss']:.3f} | {r['tau_bleu']:.3f} "
                      f"| {r['tau_loss_vs_scratch_bleu']:.3f} | {r['gap_mean']:+.3f} "
-                     f"| {r['precision_at_5']:.2f} | "
+                     f"| {r['precision_at_5']:.2f} | {cal['mean']:.2f} ± {cal['std']:.2f} | "
                      + " | ".join(f"{r['tau_by_step'][s]:.3f}" for s in steps) + " |")
     g, n = result["gold"], result["noise"]
     lines.append(f"\ngold set: {g['archs']} architectures, {g['flattened']} flattened "

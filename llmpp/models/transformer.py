@@ -16,7 +16,9 @@ the last three).
 ``normalize_before=True`` makes every layer pre-norm (llmpp's option, not HAT's: deep
 post-norm stacks learn slowly at a few hundred CPU steps) and adds a final LayerNorm
 to each stack; the encoder's is applied to every layer output the decoder attends,
-since arbitrary attention reads intermediate layers' outputs too.
+since arbitrary attention reads intermediate layers' outputs too. (Architectures are
+still counted as HAT's post-norm models by ``llmpp.metrics.efficiency``: the two final
+norms add 2 x (encoder + decoder width) parameters and negligible FLOPs.)
 
 Two of HAT's supernet conventions are options (off by default, llmpp's own choice):
 ``positions="sliced"`` takes a narrow stack's position encodings as the leading

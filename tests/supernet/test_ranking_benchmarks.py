@@ -77,6 +77,24 @@ def test_kind_report_ranks_losses_the_right_way_round() -> None:
     assert ranking.kind_report(sixth_in_top, gold)["precision_at_5"] == 0.8
 
 
+def test_demo_calibration_fits_the_demonstrations_and_scores_the_rest() -> None:
+    loss = np.linspace(1.0, 3.0, 12)
+    bleu = 40 - 10 * loss  # lower loss, higher BLEU: exactly linear
+    assert ranking.calibrated_mae(loss, bleu) == {"mean": pytest.approx(0.0, abs=1e-9),
+                                                  "std": pytest.approx(0.0, abs=1e-9)}
+    # Architecture 5 is a demonstration under none of the three seeds: off the line by 12
+    # BLEU it leaves every fitted line exact and costs 12 / 8 test architectures a seed.
+    assert not any(5 in np.random.default_rng(s).permutation(12)[:ranking.DEMOS]
+                   for s in ranking.CALIBRATION_SEEDS)
+    bent = bleu.copy()
+    bent[5] += 12.0
+    result = ranking.calibrated_mae(loss, bent)
+    assert result == {"mean": pytest.approx(1.5), "std": pytest.approx(0.0, abs=1e-9)}
+    score = {20: {"loss": list(loss), "bleu": list(bleu), "loss_seconds": 1.0}}
+    report = ranking.kind_report(score, _gold(list(loss + 0.2), list(bent)))
+    assert report["calibrated_mae_bleu"] == result
+
+
 def test_noise_counts_the_gold_pairs_closer_than_the_seed_noise() -> None:
     archs = [{"a": i} for i in range(4)]
     gold = _gold([2.0, 2.05, 2.5, 3.0], [0, 0, 0, 0])
