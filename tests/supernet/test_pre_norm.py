@@ -180,3 +180,15 @@ def test_module_builds_pre_norm_supernets_and_fixed_models(mini_space):
     assert supernet.model.normalize_before and supernet.hparams.normalize_before
     assert fixed.model.normalize_before and hasattr(fixed.model, "decoder_norm")
     assert not default.model.normalize_before
+
+
+def test_run_passes_the_option_to_every_training_step(compose):
+    from llmpp.pipeline.plan import step_config
+    from llmpp.registry import steps
+
+    by_name = {step.name: step for step in steps()}
+    cfg = compose("run", ["space=hat_small", "model.normalize_before=true"])
+    for name in ("supernet", "gold", "retrain"):
+        assert step_config(cfg, by_name[name], {}).model.normalize_before is True, name
+    default = compose("run", ["space=hat_small"])
+    assert step_config(default, by_name["supernet"], {}).model.normalize_before is False
