@@ -261,12 +261,15 @@ def collect(root: Path, name: str, seed: int) -> dict[str, Any]:
     timings = json.loads((root / "timings.json").read_text())
     evals, secs = payload["evaluations"]["by_predictor"], payload["wall_seconds"]["by_predictor"]
     supernet = payload["cost"].get("supernet", {})
-    config = _yaml(run_dir / "search_config.yaml")["predictors"]["supernet"]
+    saved = _yaml(run_dir / "search_config.yaml")
+    # The search step's block nests the algorithm's keys under `search` (older runs: top level).
+    config = saved.get("search", saved)["predictors"]["supernet"]
     full, subset = supernet.get("evaluations", 0), supernet.get("subset_evaluations", 0)
     pairs = supernet.get("pairs_scored")  # what ran; older runs: what the counts imply
+    limit = config.get("valid_limit")  # none: a stand-in predictor that reads no pairs
     if pairs is None:
-        pairs = full * config["valid_limit"] + subset * math.ceil(
-            (config.get("race_fraction") or 0) * config["valid_limit"])
+        pairs = 0 if limit is None else full * limit + subset * math.ceil(
+            (config.get("race_fraction") or 0) * limit)
     return {
         "process": timings[f"{name}_{seed}"], "loop": payload["wall_seconds"]["total"],
         "supernet_evals": full, "distill_evals": evals.get("llm_distill", 0),
