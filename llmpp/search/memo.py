@@ -33,6 +33,11 @@ class MemoScorer:
         self.hits: dict[str, int] = {name: 0 for name in self.predictors}  # memo answers
         self.seconds: dict[str, float] = {name: 0.0 for name in self.predictors}
         self.archs: dict[str, Architecture] = {}  # every scored architecture by key
+        # A resumed search: each predictor's cost as saved, and as it stood when loaded. A
+        # memoised architecture never reaches its predictor again, so the cost of the work
+        # before the restart lives only in the saved state.
+        self._saved_cost: dict[str, dict[str, float]] = {}
+        self._cost_at_load: dict[str, dict[str, float]] = {}
 
     def require(self, names: Sequence[str]) -> None:
         """Fail early, with the fix, when the search needs a predictor not configured."""
@@ -67,8 +72,18 @@ class MemoScorer:
         return np.asarray([memo[k] for k in keys], dtype=np.float64)
 
     def cost(self) -> dict[str, dict[str, float]]:
-        """Each predictor's own cost report (LLM calls, tokens, USD)."""
-        return {name: dict(p.cost()) for name, p in self.predictors.items()}
+        """Each predictor's cost report (LLM calls, tokens, USD; supernet passes), counting
+        the work done before a restart: saved + what this process added since loading."""
+        return {name: self._predictor_cost(name) for name in self.predictors}
+
+    def _predictor_cost(self, name: str) -> dict[str, float]:
+        now = dict(self.predictors[name].cost())
+        saved = self._saved_cost.get(name)
+        if saved is None:
+            return now
+        at_load = self._cost_at_load.get(name, {})
+        keys = list(saved) + [k for k in now if k not in saved]
+        return {k: saved.get(k, 0) + now.get(k, 0) - at_load.get(k, 0) for k in keys}
 
     def rows(self) -> list[dict[str, Any]]:
         """One row per scored architecture: its key, arch and each predictor's score."""
@@ -85,6 +100,7 @@ class MemoScorer:
             "calls": self.calls,
             "hits": self.hits,
             "seconds": self.seconds,
+            "cost": self.cost(),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -97,3 +113,6 @@ class MemoScorer:
             self.calls[name] = int(state["calls"].get(name, 0))
             self.hits[name] = int(state.get("hits", {}).get(name, 0))
             self.seconds[name] = float(state["seconds"].get(name, 0.0))
+            if name in state.get("cost", {}):
+                self._saved_cost[name] = dict(state["cost"][name])
+                self._cost_at_load[name] = dict(self.predictors[name].cost())

@@ -48,7 +48,7 @@ def test_memo_state_reloads_into_a_fresh_memo(mini_space) -> None:
     memo.score("p", archs)
     memo.score("p", archs)
     state = memo.state_dict()
-    assert set(state) == {"archs", "memo", "evaluations", "calls", "hits", "seconds"}
+    assert set(state) == {"archs", "memo", "evaluations", "calls", "hits", "seconds", "cost"}
     fresh = MemoScorer({"p": Counting(), "new": Counting()})
     fresh.load_state_dict(state)
     assert fresh.archs == memo.archs and fresh.memo["p"] == memo.memo["p"]
@@ -60,6 +60,22 @@ def test_memo_state_reloads_into_a_fresh_memo(mini_space) -> None:
     older = MemoScorer({"p": Counting()})
     older.load_state_dict(old)
     assert older.archs == {} and older.hits == {"p": 0}
+
+
+def test_a_resumed_memo_counts_the_cost_paid_before_the_restart(mini_space) -> None:
+    archs = mini_space.sample(np.random.default_rng(2), 5)
+    memo = MemoScorer({"p": Counting()})
+    memo.score("p", archs[:3])
+    state = memo.state_dict()
+    assert state["cost"] == {"p": {"llm_calls": 3}}
+    fitted = Counting()
+    fitted.seen = 2  # cost a predictor pays again in every process (its fit): not doubled
+    fresh = MemoScorer({"p": fitted, "new": Counting()})
+    fresh.load_state_dict(state)
+    assert fresh.cost() == {"p": {"llm_calls": 3}, "new": {"llm_calls": 0}}
+    fresh.score("p", archs)  # 3 memoised, 2 reach the predictor
+    assert fresh.cost()["p"] == {"llm_calls": 5}
+    assert fresh.state_dict()["cost"]["p"] == {"llm_calls": 5}
 
 
 def test_memo_refuses_bad_answers_and_names_what_is_configured(mini_space) -> None:

@@ -20,7 +20,9 @@ DRIVER = Path(__file__).with_name("search_driver.py")
 
 def _comparable(payload: dict) -> dict:
     history = [{k: v for k, v in it.items() if "seconds" not in k} for it in payload["iterations"]]
-    return {"best": payload["best"], "history": history, "evaluations": payload["evaluations"]}
+    # The predictors' cost counts the work before the kill too (it is not redone: memoised).
+    return {"best": payload["best"], "history": history, "evaluations": payload["evaluations"],
+            "cost": payload["cost"]}
 
 
 def _kill_after(run_dir: Path, overrides: list[str], iteration: int) -> None:
