@@ -70,7 +70,8 @@ PARTS: tuple[Part, ...] = (
     Part("llmpp.tracking", 2, "experiment loggers, a stage's W&B run (config, metrics, "
          "images), run names, training progress lines"),
     Part("llmpp.gold", 3, "the authors' gold data (records, pools, sources)"),
-    Part("llmpp.models", 3, "the SuperTransformer and its Mixture-of-Supernets kinds, "
+    Part("llmpp.models", 3, "the SuperTransformer (HAT's post-norm layers, or pre-norm "
+         "with `model.normalize_before`) and its Mixture-of-Supernets kinds, "
          "decoding, HAT's predictor MLP"),
     Part("llmpp.prompts", 3, "LLM-PP prompts"),
     Part("llmpp.constraints", 3, "constraints on architectures (GFLOPs, parameters, latency)"),
