@@ -12,7 +12,7 @@ run() {  # name, overrides...
   local name=$1; shift
   echo "== $name: llmpp latency hardware=cuda $*" | tee -a "$OUT_DIR/gpu.txt"
   timeout 400 "$PY" benchmarks/latency_predictor.py "$OUT_DIR/$name" hardware=cuda \
-    progress=false "$@" 2>&1 | tee -a "$OUT_DIR/gpu.txt"
+    progress=false logger=csv "$@" 2>&1 | tee -a "$OUT_DIR/gpu.txt"
 }
 run hat_mini space=hat_mini task=synthetic_en_de n_archs=150 measure.warmup=3 \
   measure.repeats=7

@@ -11,16 +11,21 @@
 #   bash benchmarks/gpu_ranking.sh [OUT_DIR]     (default: $OUT, else outputs/gpu_ranking)
 #
 # Expected time on one H200 (bf16), per piece:
-#   supernet, each kind: HAT's 40k updates of 128 x 4096 target tokens (21 G tokens) at
-#     ~0.5 GFLOP per token for the sampled sub-networks and ~30 % of the card's bf16 peak:
-#     about 8-12 h (MoS kinds ~10 % more: the routers and mixed weights); 3 kinds ~30-36 h.
-#     Measure the card first: benchmarks/gpu_supernet.sh gives tokens/s in minutes.
+#   supernet, each kind: HAT's 40k updates of 128 x 4096 target tokens (21 G tokens).
+#     Measured on an H200 (benchmarks/gpu_supernet.sh, docs/BENCHMARKS.md): HAT's
+#     supernet at hat_space0's widths trains 4096-token batches at 62.8 ms a step
+#     (65k target tokens/s, a few % of the card's bf16 matrix rate at ~0.5 GFLOP a
+#     training token), which puts the recipe at ~89 h a kind with HAT's per-GPU batch
+#     (BATCH_TOKENS=4096); neuron-wise MoS ran >= 164 ms a step (>= 2.6x). The default
+#     packs the same update as 16 batches of 32,768 tokens: not measured yet (larger
+#     batches are the first lever at that utilisation; gpu_supernet.sh times both sizes).
 #   checkpoints: at 13,333 / 26,666 / 40,000 updates of the same run (no extra time).
 #   scoring, each kind and checkpoint: `llmpp benchmark predictor=supernet` on the gold
-#     set's 30 architectures, inherited loss on all 3,000 validation pairs: ~2-5 min;
-#     9 in all, under an hour. (The gold set is the authors': nothing is retrained here.
-#     The paper's recipe retrains each architecture 40k updates, ~10 h each.)
-#   Total: about 1.5 days; STEPS=<updates> scales the supernets linearly (e.g. 4000: ~4 h).
+#     set's 30 architectures, inherited loss on all 3,000 validation pairs: measured
+#     49 inherited-weight evaluations/s of 200 short synthetic pairs on the H200, so
+#     ~1 min each, 9 in all. (The gold set is the authors': nothing is retrained here.
+#     The paper's recipe retrains each architecture 40k updates.)
+#   STEPS=<updates> scales the supernets linearly (e.g. 4000: a tenth).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEFAULT_OUT=outputs/gpu_ranking
@@ -33,15 +38,18 @@ else
   source benchmarks/gpu_preamble.sh
 fi
 EVERY=$((STEPS / 3))
+# One update = 128 x 4096 target tokens (HAT's 8 GPUs x 16 batches of 4096), whatever
+# the batch: BATCH_TOKENS x (128 x 4096 / BATCH_TOKENS) accumulated batches.
+BATCH_TOKENS=${BATCH_TOKENS:-32768}
+ACCUMULATE=$((128 * 4096 / BATCH_TOKENS))
 COMMON=(task=wmt14_en_de space=hat_space0 data=wmt seed=0 logger=csv "~callbacks.progress"
+        "data.max_tokens=$BATCH_TOKENS" "trainer.accumulate_grad_batches=$ACCUMULATE"
         trainer.precision=bf16-mixed "trainer.max_steps=$STEPS"
         "callbacks.checkpoint.every_n_train_steps=$EVERY" callbacks.checkpoint.save_top_k=-1)
 # HAT's SuperTransformer recipe (random sampling, one sub-network a step); the MoS kinds
 # take the MoS paper's (experiment=mos_paper: sandwich sampling, 6 experts, its routers).
-# Same data, updates, batch (one GPU: 128 batches of 4096 tokens an update, HAT's 8 GPUs
-# x 16) and seed for every kind.
+# Same data, updates, tokens an update (COMMON) and seed for every kind.
 HAT_RECIPE=(model=hat optim=hat optim.schedule=hat_supernet optim.warmup_steps=$((STEPS / 4))
-            trainer.accumulate_grad_batches=128
             model.dropout=0.3 model.attention_dropout=0.1 model.positions=sliced
             model.scale_dropout=true model.activation_dropout=0.0
             model.scale_encoder_attention_dropout=false model.extreme_arbitrary_ende_attn=1

@@ -13,7 +13,9 @@
 #   bash benchmarks/gpu_search.sh [OUT_DIR]     (default: $OUT, else outputs/gpu_search)
 #
 # Expected time on one H200 (bf16), per piece:
-#   supernet: 8-12 h at HAT's 40k updates (see gpu_ranking.sh); none when reused.
+#   supernet: HAT's 40k updates, as gpu_ranking.sh trains it (its header gives the
+#     measured rate: ~89 h at 4096-token batches, the default 32,768 not measured yet);
+#     none when reused.
 #   labels: 2,000 architectures scored by the supernet on 200 validation pairs, ~0.1 s
 #     each: ~4 min.  distill: Distill-PP on them, ~1 min.
 #   searches, VALID_LIMIT=1000 validation pairs a supernet score (~0.3 s each; the paper
@@ -28,6 +30,7 @@ DEFAULT_OUT=outputs/gpu_search
 STEPS=${STEPS:-40000}
 VALID_LIMIT=${VALID_LIMIT:-1000}
 RETRAIN_STEPS=${RETRAIN_STEPS:-0}
+BATCH_TOKENS=${BATCH_TOKENS:-32768}  # an update is 128 x 4096 tokens whatever the batch
 if [ "${DRY_RUN:-0}" = 1 ]; then
   OUT_DIR=${1:-${OUT:-$DEFAULT_OUT}}; PY=python
 else
@@ -48,7 +51,7 @@ else  # HAT's SuperTransformer recipe, as gpu_ranking.sh trains the hat kind
   run "$PY" -m llmpp.cli supernet task=wmt14_en_de space=hat_space0 data=wmt seed=0 \
     logger=csv "~callbacks.progress" trainer.precision=bf16-mixed "trainer.max_steps=$STEPS" \
     model=hat optim=hat optim.schedule=hat_supernet "optim.warmup_steps=$((STEPS / 4))" \
-    trainer.accumulate_grad_batches=128 \
+    "data.max_tokens=$BATCH_TOKENS" "trainer.accumulate_grad_batches=$((128 * 4096 / BATCH_TOKENS))" \
     model.dropout=0.3 model.attention_dropout=0.1 model.positions=sliced \
     model.scale_dropout=true model.activation_dropout=0.0 \
     model.scale_encoder_attention_dropout=false model.extreme_arbitrary_ende_attn=1 \

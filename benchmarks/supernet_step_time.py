@@ -29,12 +29,20 @@ from llmpp.training.objective import label_smoothed_loss
 from llmpp.utils.paths import conf_dir
 
 
+def synchronize() -> None:
+    """Wait for queued CUDA kernels: without it a GPU timing measures only the launches."""
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
 def step_seconds(model, batch, optimizer) -> float:
+    synchronize()
     start = time.perf_counter()
     loss, _, n = label_smoothed_loss(model(batch["src"], batch["tgt_in"]), batch["tgt_out"], 0.1)
     (loss / n).backward()
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
+    synchronize()
     return time.perf_counter() - start
 
 
@@ -72,10 +80,12 @@ def main() -> None:
     print(f"median ratio supernet/standalone: {np.median(ratios):.3f}")
     batches = list(dm.loader("valid", shuffle=False))
     archs = space.sample(np.random.default_rng(1), 4)
+    synchronize()
     start = time.perf_counter()
     for arch in archs:
         supernet.set_arch(arch)
         evaluate_loss(supernet, batches)
+    synchronize()
     rate = len(archs) / (time.perf_counter() - start)
     print(f"inherited-weight evaluations/s (200 valid pairs, loss): {rate:.2f}")
 

@@ -66,6 +66,8 @@ def test_every_command_composes_and_each_supernet_builds(tmp_path, compose) -> N
         if stage != "supernet":
             continue
         assert cfg.trainer.max_steps == 40000 and cfg.optim.warmup_steps == 10000
+        # HAT's update (8 GPUs x 16 batches of 4096 tokens) for every kind, whatever the batch
+        assert cfg.trainer.accumulate_grad_batches * cfg.data.max_tokens == 128 * 4096
         task = OmegaConf.merge(cfg.task, {"vocab_size": 64})
         module = build_module(cfg.model, space=space, task=task,
                               optim=build(cfg.optim, "optim"), seed=0)
