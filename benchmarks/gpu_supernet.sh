@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Supernet training on a CUDA GPU in bf16, about ten minutes: steady-state tokens/s of
+# Supernet training on a CUDA GPU in bf16, about twenty minutes: steady-state tokens/s of
 # `llmpp supernet` on the synthetic task at hat_mini's widths and at hat_space0's (the
 # paper's; with the synthetic task's 1,000-piece vocabulary its embeddings and softmax
 # are cheaper than WMT's 32k: an upper bound for gpu_ranking.sh's supernets) at 4,096-
@@ -12,13 +12,14 @@ cd "$(dirname "$0")/.."
 DEFAULT_OUT=outputs/gpu_supernet
 # shellcheck source=benchmarks/gpu_preamble.sh
 source benchmarks/gpu_preamble.sh
-train() {  # name, steps, overrides... -> prints the wall seconds of the whole command
-  local name=$1 steps=$2; shift 2
+train() {  # name, steps, tokens, overrides... -> prints the wall seconds of the whole command
+  local name=$1 steps=$2 tokens=$3; shift 3
   local start end
   start=$(date +%s.%N)
   timeout 300 "$PY" -m llmpp.cli supernet "trainer.max_steps=$steps" \
     "trainer.val_check_interval=$steps" trainer.precision=bf16-mixed logger=csv \
-    eval_bleu_limit=20 "~callbacks.progress" "hydra.run.dir=$OUT_DIR/$name-$steps-$tokens" "$@" \
+    eval_bleu_limit=20 "~callbacks.progress" "data.max_tokens=$tokens" \
+    "hydra.run.dir=$OUT_DIR/$name-$steps-$tokens" "$@" \
     > "$OUT_DIR/$name-$steps-$tokens.log" 2>&1
   end=$(date +%s.%N)
   "$PY" -c "print($end - $start)"
@@ -31,9 +32,9 @@ for spec in "hat_mini 2048 space=hat_mini" "hat_space0 4096 space=hat_space0" \
             "hat_space0_neuron_mos 4096 space=hat_space0 model=neuron_mos"; do
   read -r name tokens overrides <<< "$spec"
   # shellcheck disable=SC2086  # the overrides are separate words
-  short=$(train "$name" 50 $overrides "data.max_tokens=$tokens")
+  short=$(train "$name" 50 "$tokens" $overrides)
   # shellcheck disable=SC2086
-  long=$(train "$name" 550 $overrides "data.max_tokens=$tokens")
+  long=$(train "$name" 550 "$tokens" $overrides)
   "$PY" - "$name" "$tokens" "$short" "$long" <<'PYEOF' | tee -a "$OUT_DIR/gpu.txt"
 import sys
 name, tokens, short, long = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
