@@ -22,8 +22,8 @@
 #   checkpoints: at 13,333 / 26,666 / 40,000 updates of the same run (no extra time).
 #   scoring, each kind and checkpoint: `llmpp benchmark predictor=supernet` on the gold
 #     set's 30 architectures, inherited loss on all 3,000 validation pairs: measured
-#     49 inherited-weight evaluations/s of 200 short synthetic pairs on the H200, so
-#     ~1 min each, 9 in all. (The gold set is the authors': nothing is retrained here.
+#     49 inherited-weight evaluations/s of 200 short synthetic pairs on the H200, so an
+#     estimated ~1 min each (WMT's longer pairs not measured), 9 in all. (The gold set is the authors': nothing is retrained here.
 #     The paper's recipe retrains each architecture 40k updates.)
 #   STEPS=<updates> scales the supernets linearly (e.g. 4000: a tenth).
 set -euo pipefail
@@ -31,6 +31,14 @@ cd "$(dirname "$0")/.."
 DEFAULT_OUT=outputs/gpu_ranking
 STEPS=${STEPS:-40000}
 GOLD=${GOLD:+benchmark.root=$GOLD}
+# One update = 128 x 4096 target tokens (HAT's 8 GPUs x 16 batches of 4096), whatever
+# the batch: BATCH_TOKENS x (128 x 4096 / BATCH_TOKENS) accumulated batches.
+BATCH_TOKENS=${BATCH_TOKENS:-32768}
+if (( BATCH_TOKENS <= 0 || 128 * 4096 % BATCH_TOKENS )); then
+  echo "BATCH_TOKENS=$BATCH_TOKENS does not divide an update of 128 x 4096 tokens; use e.g. 4096 or 32768" >&2
+  exit 2
+fi
+ACCUMULATE=$((128 * 4096 / BATCH_TOKENS))
 if [ "${DRY_RUN:-0}" = 1 ]; then
   OUT_DIR=${1:-${OUT:-$DEFAULT_OUT}}
 else
@@ -38,10 +46,6 @@ else
   source benchmarks/gpu_preamble.sh
 fi
 EVERY=$((STEPS / 3))
-# One update = 128 x 4096 target tokens (HAT's 8 GPUs x 16 batches of 4096), whatever
-# the batch: BATCH_TOKENS x (128 x 4096 / BATCH_TOKENS) accumulated batches.
-BATCH_TOKENS=${BATCH_TOKENS:-32768}
-ACCUMULATE=$((128 * 4096 / BATCH_TOKENS))
 COMMON=(task=wmt14_en_de space=hat_space0 data=wmt seed=0 logger=csv "~callbacks.progress"
         "data.max_tokens=$BATCH_TOKENS" "trainer.accumulate_grad_batches=$ACCUMULATE"
         trainer.precision=bf16-mixed "trainer.max_steps=$STEPS"

@@ -31,6 +31,10 @@ STEPS=${STEPS:-40000}
 VALID_LIMIT=${VALID_LIMIT:-1000}
 RETRAIN_STEPS=${RETRAIN_STEPS:-0}
 BATCH_TOKENS=${BATCH_TOKENS:-32768}  # an update is 128 x 4096 tokens whatever the batch
+if (( BATCH_TOKENS <= 0 || 128 * 4096 % BATCH_TOKENS )); then
+  echo "BATCH_TOKENS=$BATCH_TOKENS does not divide an update of 128 x 4096 tokens; use e.g. 4096 or 32768" >&2
+  exit 2
+fi
 if [ "${DRY_RUN:-0}" = 1 ]; then
   OUT_DIR=${1:-${OUT:-$DEFAULT_OUT}}; PY=python
 else

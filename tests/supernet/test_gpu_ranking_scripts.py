@@ -46,6 +46,19 @@ def test_gpu_scripts_skip_without_cuda(script, tmp_path) -> None:
     assert "skipped" in proc.stdout and not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("dry_run_flag", ["0", "1"])
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_a_batch_that_does_not_divide_hat_s_update_is_one_line_and_exit_2(
+    script, dry_run_flag, tmp_path
+) -> None:
+    proc = subprocess.run(["bash", str(ROOT / "benchmarks" / script), str(tmp_path / "out")],
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "DRY_RUN": dry_run_flag, "BATCH_TOKENS": "3000"})
+    assert proc.returncode == 2 and proc.stdout == "" and not (tmp_path / "out").exists()
+    assert proc.stderr.strip().splitlines() == [
+        "BATCH_TOKENS=3000 does not divide an update of 128 x 4096 tokens; use e.g. 4096 or 32768"]
+
+
 @pytest.mark.slow
 def test_every_command_composes_and_each_supernet_builds(tmp_path, compose) -> None:
     from hydra.utils import instantiate
